@@ -1,0 +1,255 @@
+//! Masks, dispositions, pending signals and waiting in place: the process-state
+//! half of Python's `signal` module (`pthread_sigmask`, `getsignal`, `signal(sig,
+//! SIG_IGN)`, `sigpending`, `sigtimedwait`).
+
+use std::time::{Duration, Instant};
+
+use crate::event::next_seq;
+use crate::{sys, waiter, Error, Result, Signal, SignalEvent, SignalSet};
+
+fn io(call: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::io(call, e)
+}
+
+/// Blocks `set` in the calling thread: **the start-up call**.
+///
+/// Make it the first thing `main` does, before any thread exists: threads inherit
+/// their creator's mask, so every thread spawned afterwards blocks the set too and
+/// the kernel keeps those signals pending for the waiter. (`Registration::new` and
+/// `Signals::new` call it for their set as well, but by then other threads may
+/// already exist.) Returns the previous mask.
+///
+/// Children inherit a blocked mask across `exec`: spawn them with
+/// [`crate::CommandExt::reset_signals`] so they die on SIGTERM like normal programs.
+///
+/// # Errors
+///
+/// [`Error::Forbidden`] for SIGKILL, SIGSTOP and fault signals (blocking a fault
+/// signal turns a crash into an unexplained kill).
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::Signal;
+///
+/// sigcore::block([Signal::INT, Signal::TERM].into())?;
+/// assert!(sigcore::thread_mask()?.contains(Signal::TERM));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn block(set: SignalSet) -> Result<SignalSet> {
+    for signal in set {
+        signal.check_waitable()?;
+    }
+    let previous = sys::thread_block(set).map_err(io("pthread_sigmask"))?;
+    waiter::record_blocked(set.difference(previous));
+    Ok(previous)
+}
+
+/// Unblocks `set` in the calling thread; returns the previous mask.
+///
+/// # Errors
+///
+/// [`Error::Io`] if `pthread_sigmask` fails.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::Signal;
+///
+/// sigcore::block(Signal::HUP.into())?;
+/// sigcore::unblock(Signal::HUP.into())?;
+/// assert!(!sigcore::thread_mask()?.contains(Signal::HUP));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn unblock(set: SignalSet) -> Result<SignalSet> {
+    sys::thread_unblock(set).map_err(io("pthread_sigmask"))
+}
+
+/// The calling thread's signal mask.
+///
+/// # Errors
+///
+/// [`Error::Io`] if `pthread_sigmask` fails.
+///
+/// # Examples
+///
+/// ```
+/// let mask = sigcore::thread_mask()?;
+/// assert!(!mask.contains(sigcore::Signal::KILL));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn thread_mask() -> Result<SignalSet> {
+    sys::thread_mask().map_err(io("pthread_sigmask"))
+}
+
+/// Signals pending for the calling thread or the whole process (`sigpending`).
+///
+/// # Errors
+///
+/// [`Error::Io`] if `sigpending` fails.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::Signal;
+///
+/// sigcore::block(Signal::USR2.into())?;
+/// sigcore::raise(Signal::USR2)?; // stays pending: blocked, and no waiter runs
+/// assert!(sigcore::pending()?.contains(Signal::USR2));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn pending() -> Result<SignalSet> {
+    sys::pending().map_err(io("sigpending"))
+}
+
+/// A signal's disposition: Python's `getsignal`, plus whether sigcore serves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    /// The default action (`SIG_DFL`).
+    Default,
+    /// Discarded (`SIG_IGN`).
+    Ignore,
+    /// A handler installed by someone other than sigcore.
+    Handler,
+    /// Served by sigcore's waiter thread.
+    Served,
+}
+
+/// The current disposition of `signal`.
+///
+/// # Errors
+///
+/// [`Error::Io`] if `sigaction` fails.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::{Disposition, Signal};
+///
+/// // The Rust runtime ignores SIGPIPE at start-up.
+/// assert_eq!(sigcore::disposition(Signal::PIPE)?, Disposition::Ignore);
+/// assert_eq!(sigcore::disposition(Signal::USR1)?, Disposition::Default);
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn disposition(signal: Signal) -> Result<Disposition> {
+    if waiter::armed().contains(signal) {
+        return Ok(Disposition::Served);
+    }
+    Ok(match sys::disposition(signal).map_err(io("sigaction"))? {
+        sys::RawDisposition::Default => Disposition::Default,
+        sys::RawDisposition::Ignore => Disposition::Ignore,
+        sys::RawDisposition::Handler => Disposition::Handler,
+    })
+}
+
+fn change_disposition(
+    signal: Signal,
+    set: fn(Signal) -> std::io::Result<sys::SavedAction>,
+) -> Result<Disposition> {
+    if !signal.can_catch() {
+        signal.check_waitable()?;
+    }
+    if waiter::armed().contains(signal) {
+        return Err(Error::InUse { signal });
+    }
+    let previous = set(signal).map_err(io("sigaction"))?;
+    Ok(match previous.kind() {
+        sys::RawDisposition::Default => Disposition::Default,
+        sys::RawDisposition::Ignore => Disposition::Ignore,
+        sys::RawDisposition::Handler => Disposition::Handler,
+    })
+}
+
+/// Ignores `signal` process-wide (`SIG_IGN`); returns the previous disposition.
+///
+/// # Errors
+///
+/// [`Error::Forbidden`] for SIGKILL and SIGSTOP, [`Error::InUse`] while sigcore
+/// serves the signal.
+///
+/// # Caveats
+///
+/// **Ignoring a signal discards its pending instances**, and children inherit
+/// `SIG_IGN` across `exec`.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::{Disposition, Signal};
+///
+/// sigcore::ignore(Signal::USR1)?;
+/// assert_eq!(sigcore::disposition(Signal::USR1)?, Disposition::Ignore);
+/// sigcore::raise(Signal::USR1)?; // discarded
+/// assert_eq!(sigcore::set_default(Signal::USR1)?, Disposition::Ignore);
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn ignore(signal: Signal) -> Result<Disposition> {
+    change_disposition(signal, sys::set_ignore)
+}
+
+/// Restores the default action of `signal` (`SIG_DFL`); returns the previous
+/// disposition.
+///
+/// # Errors
+///
+/// As for [`ignore`].
+///
+/// # Caveats
+///
+/// For SIGCHLD, SIGURG and SIGWINCH (default: ignore) this discards a pending
+/// instance, as the kernel does.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::{Disposition, Signal};
+///
+/// assert_eq!(sigcore::set_default(Signal::HUP)?, Disposition::Default);
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn set_default(signal: Signal) -> Result<Disposition> {
+    change_disposition(signal, sys::set_default)
+}
+
+/// Waits in the calling thread for one signal of `set`, at most `timeout` (`None`:
+/// forever): Python's `sigtimedwait`, returning `Ok(None)` on timeout.
+///
+/// This is for thread-directed signals (`tgkill`, `pthread_kill`, libc `raise`)
+/// aimed at this thread, which no waiter thread can take. The set must be blocked
+/// in the calling thread, or a signal may run its disposition instead. The origin
+/// keeps `SI_TKILL` (sigcore calls the raw syscall; glibc's wrapper would report
+/// it as `kill`).
+///
+/// # Errors
+///
+/// [`Error::Forbidden`] for signals that cannot be waited for; [`Error::Io`] if
+/// the call fails.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sigcore::{Signal, ThreadHandle};
+///
+/// sigcore::block(Signal::USR2.into())?;
+/// assert!(sigcore::wait(Signal::USR2.into(), Some(Duration::from_millis(1)))?.is_none());
+/// ThreadHandle::current().send(Signal::USR2)?;
+/// let event = sigcore::wait(Signal::USR2.into(), Some(Duration::from_secs(5)))?.unwrap();
+/// assert_eq!(event.origin.kind(), "tkill");
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn wait(set: SignalSet, timeout: Option<Duration>) -> Result<Option<SignalEvent>> {
+    for signal in set {
+        signal.check_waitable()?;
+    }
+    let Some(raw) = sys::timed_wait(set, timeout).map_err(io("rt_sigtimedwait"))? else {
+        return Ok(None);
+    };
+    let signal = Signal::new(raw.signo)?;
+    Ok(Some(SignalEvent {
+        signal,
+        seq: next_seq(),
+        at: Instant::now(),
+        origin: raw.origin(),
+    }))
+}

@@ -1,0 +1,398 @@
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::Signal;
+
+/// One accepted signal, as a value.
+///
+/// Built by the waiter thread from the kernel's `siginfo`, stamped with a
+/// process-wide sequence number and the (monotonic) time it was accepted. Events are
+/// small and never allocate; cloning one only bumps a reference count when the
+/// origin carries a [`Origin::Local`] sender name.
+///
+/// # Coalescing
+///
+/// **Standard signals (1–31) coalesce while pending**: the kernel keeps one pending
+/// slot per standard signal, so several SIGUSR1 sent close together may arrive as a
+/// single event carrying the sender of the first. Count events, not signals, only
+/// for real-time signals: those are queued (up to `RLIMIT_SIGPENDING`) and arrive
+/// one event per `sigqueue`, in order for the same signal number, lower numbers
+/// first when several are pending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalEvent {
+    /// The signal.
+    pub signal: Signal,
+    /// Process-wide sequence number; strictly increasing in the order the waiter
+    /// accepted the events.
+    pub seq: u64,
+    /// When the waiter accepted the signal.
+    pub at: Instant,
+    /// Who or what sent it.
+    pub origin: Origin,
+}
+
+/// Who or what sent a signal, decoded from `siginfo_t.si_code`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// `kill(2)` (also `killpg`, `pidfd_send_signal` without info, a shell's `kill`).
+    User {
+        /// Sender's process id.
+        pid: i32,
+        /// Sender's real user id.
+        uid: u32,
+    },
+    /// `sigqueue(3)`, with its payload.
+    Queue {
+        /// Sender's process id.
+        pid: i32,
+        /// Sender's real user id.
+        uid: u32,
+        /// The integer payload (`sival_int`).
+        value: i32,
+    },
+    /// `tgkill(2)`, `pthread_kill(3)` or libc's `raise(3)`: aimed at one thread.
+    Tkill {
+        /// Sender's process id.
+        pid: i32,
+        /// Sender's real user id.
+        uid: u32,
+    },
+    /// The kernel itself (`SI_KERNEL`): `alarm`/`setitimer` expiry, terminal
+    /// signals, a write to a broken pipe.
+    Kernel,
+    /// A POSIX timer (`timer_create`) expired.
+    Timer {
+        /// The kernel's timer id.
+        timer_id: i32,
+        /// Expirations that happened while this one was pending.
+        overrun: i32,
+    },
+    /// A child changed state (SIGCHLD from the kernel). SIGCHLD coalesces: the child
+    /// named here may not be the only one waiting to be reaped.
+    Child {
+        /// The child's process id.
+        pid: i32,
+        /// The child's real user id.
+        uid: u32,
+        /// What happened to it.
+        status: ChildStatus,
+    },
+    /// Sent inside this process without a kernel signal (targeted delivery on a bus).
+    Local {
+        /// The sending actor's or thread's name, where it has one.
+        sender: Option<Arc<str>>,
+    },
+    /// The safety net caught the signal on a thread that did not block it but had
+    /// no room left to record its sender (a storm on unprepared threads).
+    Unknown,
+    /// Any other `si_code` (`SI_MESGQ`, `SI_ASYNCIO`, `SI_SIGIO`, codes of other
+    /// kernels), kept raw with whatever sender the kernel filled in.
+    Other {
+        /// The raw `si_code`.
+        code: i32,
+        /// `si_pid` as delivered (meaningful only for some codes).
+        pid: i32,
+        /// `si_uid` as delivered (meaningful only for some codes).
+        uid: u32,
+    },
+}
+
+/// What happened to a child, for [`Origin::Child`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChildStatus {
+    /// It called `exit` with this code.
+    Exited(i32),
+    /// A signal ended it (this number; a raw number because it may be any signal).
+    Killed(i32),
+    /// A signal ended it and it dumped core.
+    Dumped(i32),
+    /// A traced child trapped.
+    Trapped(i32),
+    /// A signal stopped it.
+    Stopped(i32),
+    /// `SIGCONT` continued it.
+    Continued,
+}
+
+impl Origin {
+    /// A short lowercase word for the kind: `user`, `queue`, `tkill`, `kernel`,
+    /// `timer`, `child`, `local`, `unknown`, `other`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Origin::User { .. } => "user",
+            Origin::Queue { .. } => "queue",
+            Origin::Tkill { .. } => "tkill",
+            Origin::Kernel => "kernel",
+            Origin::Timer { .. } => "timer",
+            Origin::Child { .. } => "child",
+            Origin::Local { .. } => "local",
+            Origin::Unknown => "unknown",
+            Origin::Other { .. } => "other",
+        }
+    }
+
+    /// The sending (or, for SIGCHLD, the child) process id, where the kernel gave one.
+    pub fn pid(&self) -> Option<i32> {
+        match *self {
+            Origin::User { pid, .. }
+            | Origin::Queue { pid, .. }
+            | Origin::Tkill { pid, .. }
+            | Origin::Child { pid, .. } => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// The sender's (or child's) real user id, where the kernel gave one.
+    pub fn uid(&self) -> Option<u32> {
+        match *self {
+            Origin::User { uid, .. }
+            | Origin::Queue { uid, .. }
+            | Origin::Tkill { uid, .. }
+            | Origin::Child { uid, .. } => Some(uid),
+            _ => None,
+        }
+    }
+
+    /// The `sigqueue` payload, for [`Origin::Queue`].
+    pub fn value(&self) -> Option<i32> {
+        match *self {
+            Origin::Queue { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Decodes an origin from a raw `siginfo_t` (as a `SA_SIGINFO` handler or
+    /// `sigtimedwait` fills it). Never panics: unknown codes become
+    /// [`Origin::Other`].
+    pub fn from_siginfo(info: &libc::siginfo_t) -> Origin {
+        crate::sys::raw_from_siginfo(info).origin()
+    }
+}
+
+impl fmt::Display for ChildStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |n: i32| Signal::new(n).map(Signal::name).unwrap_or("signal");
+        match *self {
+            ChildStatus::Exited(code) => write!(f, "exited with code {code}"),
+            ChildStatus::Killed(sig) => write!(f, "killed by {} ({sig})", name(sig)),
+            ChildStatus::Dumped(sig) => write!(f, "killed by {} ({sig}), core dumped", name(sig)),
+            ChildStatus::Trapped(sig) => write!(f, "trapped by {} ({sig})", name(sig)),
+            ChildStatus::Stopped(sig) => write!(f, "stopped by {} ({sig})", name(sig)),
+            ChildStatus::Continued => f.write_str("continued"),
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::User { pid, uid } => write!(f, "kill from pid {pid} (uid {uid})"),
+            Origin::Queue { pid, uid, value } => {
+                write!(f, "sigqueue from pid {pid} (uid {uid}) value {value}")
+            }
+            Origin::Tkill { pid, uid } => write!(f, "tgkill from pid {pid} (uid {uid})"),
+            Origin::Kernel => f.write_str("kernel"),
+            Origin::Timer { timer_id, overrun } => {
+                write!(f, "timer {timer_id} (overrun {overrun})")
+            }
+            Origin::Child { pid, status, .. } => write!(f, "child {pid} {status}"),
+            Origin::Local { sender: Some(name) } => write!(f, "local from {name}"),
+            Origin::Local { sender: None } => f.write_str("local"),
+            Origin::Unknown => f.write_str("unknown sender"),
+            Origin::Other { code, pid, uid } => {
+                write!(f, "si_code {code} (pid {pid}, uid {uid})")
+            }
+        }
+    }
+}
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(1);
+
+/// Takes the next process-wide sequence number.
+pub(crate) fn next_seq() -> u64 {
+    SEQUENCE.fetch_add(1, Ordering::Relaxed)
+}
+
+impl SignalEvent {
+    /// An event raised inside the process, without the kernel (for targeted
+    /// delivery). It takes the next number of the same sequence as kernel events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::{Origin, Signal, SignalEvent};
+    ///
+    /// let a = SignalEvent::local(Signal::USR1, None);
+    /// let b = SignalEvent::local(Signal::USR1, Some("worker-1".into()));
+    /// assert!(b.seq > a.seq);
+    /// assert_eq!(b.origin.kind(), "local");
+    /// ```
+    pub fn local(signal: Signal, sender: Option<Arc<str>>) -> SignalEvent {
+        SignalEvent {
+            signal,
+            seq: next_seq(),
+            at: Instant::now(),
+            origin: Origin::Local { sender },
+        }
+    }
+}
+
+impl fmt::Display for SignalEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {} ({}) {}",
+            self.seq,
+            self.signal,
+            self.signal.number(),
+            self.origin
+        )
+    }
+}
+
+/// The fields of a `siginfo` that sigcore reads, gathered from any of the three
+/// shapes the kernel hands out (`siginfo_t`, `signalfd_siginfo`, the safety net's
+/// record).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RawInfo {
+    pub signo: i32,
+    pub code: i32,
+    pub pid: i32,
+    pub uid: u32,
+    pub status: i32,
+    pub value: i32,
+    pub timer_id: i32,
+    pub overrun: i32,
+}
+
+// si_code values (asm-generic/siginfo.h); spelled out because libc does not
+// export all of them on every target.
+const SI_USER: i32 = 0;
+const SI_KERNEL: i32 = 0x80;
+const SI_QUEUE: i32 = -1;
+const SI_TIMER: i32 = -2;
+const SI_TKILL: i32 = -6;
+const CLD_EXITED: i32 = 1;
+const CLD_KILLED: i32 = 2;
+const CLD_DUMPED: i32 = 3;
+const CLD_TRAPPED: i32 = 4;
+const CLD_STOPPED: i32 = 5;
+const CLD_CONTINUED: i32 = 6;
+
+/// `si_code` a safety-net record uses when it had no room for the sender.
+pub(crate) const CODE_UNKNOWN: i32 = i32::MIN;
+
+impl RawInfo {
+    pub(crate) fn origin(&self) -> Origin {
+        let (pid, uid) = (self.pid, self.uid);
+        match self.code {
+            SI_USER => Origin::User { pid, uid },
+            SI_QUEUE => Origin::Queue {
+                pid,
+                uid,
+                value: self.value,
+            },
+            SI_TKILL => Origin::Tkill { pid, uid },
+            SI_KERNEL => Origin::Kernel,
+            SI_TIMER => Origin::Timer {
+                timer_id: self.timer_id,
+                overrun: self.overrun,
+            },
+            CODE_UNKNOWN => Origin::Unknown,
+            code @ CLD_EXITED..=CLD_CONTINUED if self.signo == libc::SIGCHLD => {
+                let status = match code {
+                    CLD_EXITED => ChildStatus::Exited(self.status),
+                    CLD_KILLED => ChildStatus::Killed(self.status),
+                    CLD_DUMPED => ChildStatus::Dumped(self.status),
+                    CLD_TRAPPED => ChildStatus::Trapped(self.status),
+                    CLD_STOPPED => ChildStatus::Stopped(self.status),
+                    _ => ChildStatus::Continued,
+                };
+                Origin::Child { pid, uid, status }
+            }
+            code => Origin::Other { code, pid, uid },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(signo: i32, code: i32) -> RawInfo {
+        RawInfo {
+            signo,
+            code,
+            pid: 42,
+            uid: 1000,
+            status: 3,
+            value: 7,
+            timer_id: 5,
+            overrun: 2,
+        }
+    }
+
+    #[test]
+    fn decodes_each_sender_kind() {
+        assert_eq!(raw(10, 0).origin(), Origin::User { pid: 42, uid: 1000 });
+        assert_eq!(
+            raw(10, -1).origin(),
+            Origin::Queue {
+                pid: 42,
+                uid: 1000,
+                value: 7
+            }
+        );
+        assert_eq!(raw(10, -6).origin(), Origin::Tkill { pid: 42, uid: 1000 });
+        assert_eq!(raw(14, 0x80).origin(), Origin::Kernel);
+        assert_eq!(
+            raw(14, -2).origin(),
+            Origin::Timer {
+                timer_id: 5,
+                overrun: 2
+            }
+        );
+        assert_eq!(raw(10, CODE_UNKNOWN).origin(), Origin::Unknown);
+    }
+
+    #[test]
+    fn decodes_child_status_only_for_sigchld() {
+        let child = |code| match raw(libc::SIGCHLD, code).origin() {
+            Origin::Child { status, .. } => status,
+            other => panic!("not a child origin: {other:?}"),
+        };
+        assert_eq!(child(1), ChildStatus::Exited(3));
+        assert_eq!(child(2), ChildStatus::Killed(3));
+        assert_eq!(child(3), ChildStatus::Dumped(3));
+        assert_eq!(child(5), ChildStatus::Stopped(3));
+        assert_eq!(child(6), ChildStatus::Continued);
+        // The same code on another signal means something else (SIGIO's POLL_IN).
+        assert!(matches!(
+            raw(libc::SIGIO, 1).origin(),
+            Origin::Other { code: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn unknown_codes_stay_raw() {
+        assert_eq!(
+            raw(10, -3).origin(),
+            Origin::Other {
+                code: -3,
+                pid: 42,
+                uid: 1000
+            }
+        );
+    }
+
+    #[test]
+    fn local_events_share_the_kernel_sequence() {
+        let first = next_seq();
+        let event = SignalEvent::local(Signal::HUP, Some(Arc::from("reloader")));
+        assert!(event.seq > first);
+        assert_eq!(event.origin.to_string(), "local from reloader");
+    }
+}

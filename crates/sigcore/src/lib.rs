@@ -1,0 +1,134 @@
+//! Unix signals as typed events, served by one dedicated thread.
+//!
+//! A signal handler may only do async-signal-safe work, and most runtimes (Python's
+//! `signal` module among them) therefore run "handlers" later, on the main thread
+//! only. sigcore takes the other road: the signals you care about are **blocked**
+//! in every thread, and one thread, `sigcore-waiter`, takes them from the kernel
+//! with a `signalfd` and turns each into a [`SignalEvent`]: the signal, a sequence
+//! number, a timestamp, and its [`Origin`] (who sent it with `kill` or `sigqueue`,
+//! the payload, which child exited and how, a timer…). Events are ordinary values:
+//! send them to any thread and do anything with them.
+//!
+//! # Quick start
+//!
+//! ```
+//! use sigcore::{Signal, Signals};
+//!
+//! fn main() -> Result<(), sigcore::Error> {
+//!     // 1. First thing in main, before any thread exists: block the set.
+//!     let set = [Signal::USR1, Signal::HUP].into();
+//!     sigcore::block(set)?;
+//!
+//!     // 2. Serve it; any thread can receive.
+//!     let signals = Signals::new(set)?;
+//!     let worker = std::thread::spawn(move || {
+//!         let event = signals.recv().unwrap();
+//!         println!("{} from pid {:?}", event.signal, event.origin.pid());
+//!         event
+//!     });
+//!
+//!     // 3. `kill -USR1 <pid>` from a shell does the same as this.
+//!     sigcore::kill(std::process::id() as i32, Signal::USR1)?;
+//!     assert_eq!(worker.join().unwrap().signal, Signal::USR1);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Anatomy of the crate
+//!
+//! - [`Signal`], [`SignalSet`], [`DefaultAction`]: signals as values: names,
+//!   descriptions (`strsignal`), parsing (`"USR1"`, `"SIGRTMIN+3"`, `"10"`), and
+//!   [`Signal::all`] (Python's `valid_signals`).
+//! - [`Signals`] (a channel) and [`Registration`] with a [`Sink`] (a callback on the
+//!   waiter thread, for routers such as the `sigbus` crate).
+//! - [`SignalEvent`], [`Origin`], [`ChildStatus`]: what arrived and from whom.
+//! - Sending: [`kill`], [`raise`], [`sigqueue`], [`ThreadHandle::send`] (`tgkill`),
+//!   [`Pidfd`], [`process_exists`].
+//! - Timers: [`alarm`], [`set_timer`], [`get_timer`].
+//! - Process state: [`block`], [`unblock`], [`thread_mask`], [`pending`],
+//!   [`disposition`], [`ignore`], [`set_default`], [`wait`] (`sigtimedwait` for
+//!   thread-directed signals), [`ProcSignals`] (any process's `/proc` view).
+//! - Children: [`CommandExt::reset_signals`].
+//!
+//! # Signal masks
+//!
+//! The kernel hands a process-directed signal to *any* thread that does not block
+//! it, and runs its disposition there: for SIGUSR1, SIGTERM or SIGHUP the default
+//! ends the process. Masks are per thread and inherited by new threads, and there
+//! is no call that blocks a signal in threads that already exist. So:
+//!
+//! 1. call [`block`] with your set at the top of `main`, before any thread is
+//!    spawned (registrations block their set in the calling thread too, but that
+//!    is too late for threads created earlier);
+//! 2. every thread sigcore starts blocks everything;
+//! 3. for threads you do not control (created by a C library, or before `main`
+//!    could block), a **safety net** catches the signal: a `SA_SIGINFO` handler
+//!    records it in a lock-free ring, wakes the waiter, and blocks the signal in
+//!    that thread from then on, so the signal is neither lost nor fatal. sigcore
+//!    logs a warning naming such threads when it starts serving a signal.
+//!
+//! # Releasing a signal
+//!
+//! Dropping the last [`Registration`] (or [`Signals`]) that holds a signal puts its
+//! previous disposition back (Go's `signal.Reset`). Since your threads still block
+//! it, the waiter unblocks it in its own thread so the default action happens again
+//! (a program that stops listening to SIGINT dies on Ctrl-C again). When nothing is
+//! registered the waiter exits, unless every other thread blocks a released signal;
+//! then it stays, idle, to take that signal's default action.
+//!
+//! # Caveats
+//!
+//! - **Standard signals coalesce**: several SIGUSR1 sent while one is pending arrive
+//!   as one event. Real-time signals ([`Signal::rtmin`]..[`Signal::rtmax`]) queue,
+//!   up to `RLIMIT_SIGPENDING`; [`sigqueue`] fails with [`Error::QueueFull`] past
+//!   that, while `kill` silently loses them. SIGCHLD coalesces too: reap in a loop.
+//! - **Thread-directed signals** (`tgkill`, `pthread_kill`, libc's `raise(3)`) reach
+//!   only their target thread: the waiter never sees them. Take them in that thread
+//!   with [`wait`]. [`raise`] here is `kill(getpid())`, so the waiter sees it.
+//! - **Forbidden signals**: SIGKILL and SIGSTOP cannot be caught; SIGSEGV, SIGBUS,
+//!   SIGILL, SIGFPE and SIGTRAP report faults to the faulting thread. Asking to serve
+//!   them is [`Error::Forbidden`].
+//! - **Process-wide effects**: dispositions are per process. While sigcore serves a
+//!   signal, [`ignore`] and [`set_default`] refuse to touch it.
+//! - **Children** inherit the blocked mask across `exec`; spawn them with
+//!   [`CommandExt::reset_signals`]. A child of `fork` without `exec` has no waiter:
+//!   its signals stay blocked until it creates a registration of its own.
+//! - A [`Sink`] runs on the waiter thread: it must not block.
+//! - Linux only for now (signalfd, eventfd, pidfd); the platform code is confined to
+//!   one private module.
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(rust_2018_idioms)]
+
+mod command;
+mod control;
+mod error;
+mod event;
+mod procfs;
+mod registration;
+mod send;
+mod set;
+mod signal;
+mod signals;
+mod sys;
+mod timer;
+mod waiter;
+
+pub use crate::{
+    command::CommandExt,
+    control::{
+        block, disposition, ignore, pending, set_default, thread_mask, unblock, wait, Disposition,
+    },
+    error::{Error, Result},
+    event::{ChildStatus, Origin, SignalEvent},
+    procfs::ProcSignals,
+    registration::Registration,
+    send::{
+        current_uid, kill, kill_process_group, process_exists, raise, sigqueue, Pidfd, ThreadHandle,
+    },
+    set::{Iter, SignalSet},
+    signal::{DefaultAction, Signal},
+    signals::{Handle, Signals, DEFAULT_CAPACITY},
+    timer::{alarm, get_timer, set_timer, Timer, TimerValue},
+    waiter::Sink,
+};

@@ -1,0 +1,111 @@
+use std::sync::Arc;
+
+use crate::waiter::{self, Sink};
+use crate::{control, Result, SignalSet};
+
+/// Interest in a set of signals, served by the process's waiter thread.
+///
+/// While a registration lives, its signals are blocked in the thread that created
+/// it, caught by the waiter, and handed to its [`Sink`] as [`crate::SignalEvent`]s.
+/// Several registrations (from independent components) may hold the same signal:
+/// each gets every event. Dropping the last registration of a signal restores the
+/// disposition it had before and lets its default action happen again (see the
+/// crate docs, "Releasing a signal").
+///
+/// Most programs want [`crate::Signals`], which wraps a registration with a channel;
+/// use a registration directly to route events yourself on the waiter thread, as
+/// the `sigbus` crate does.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// use sigcore::{Registration, Signal};
+///
+/// sigcore::block(Signal::USR2.into())?; // first thing in main, before any thread
+/// let seen = Arc::new(AtomicUsize::new(0));
+/// let counter = Arc::clone(&seen);
+/// let registration = Registration::new(Signal::USR2.into(), move |_: &sigcore::SignalEvent| {
+///     counter.fetch_add(1, Ordering::SeqCst);
+/// })?;
+/// sigcore::raise(Signal::USR2)?;
+/// while seen.load(Ordering::SeqCst) == 0 {
+///     std::thread::yield_now();
+/// }
+/// drop(registration);
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub struct Registration {
+    id: u64,
+    set: SignalSet,
+}
+
+impl Registration {
+    /// Starts serving `set` and hands each event to `sink`.
+    ///
+    /// Blocks `set` in the calling thread first (call it from `main` before
+    /// spawning threads, or call [`crate::block`] there), starts the waiter thread
+    /// if none runs, and returns once the signals are armed: a signal sent after
+    /// this returns is delivered.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Forbidden`] for signals a waiter cannot serve (SIGKILL,
+    /// SIGSTOP, fault signals); [`crate::Error::Io`] when a system call fails.
+    ///
+    /// # Caveats
+    ///
+    /// **Process-wide:** the signals' dispositions change for the whole process
+    /// until the last registration holding them is dropped.
+    pub fn new(set: SignalSet, sink: impl Sink) -> Result<Registration> {
+        control::block(set)?;
+        let (id, newly) = waiter::register(set, Arc::new(sink))?;
+        waiter::warn_unblocked_threads(newly);
+        Ok(Registration { id, set })
+    }
+
+    /// The signals this registration holds.
+    pub fn signals(&self) -> SignalSet {
+        self.set
+    }
+
+    /// Adds signals (blocking them in the calling thread first).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Registration::new`]; on error the registration is unchanged.
+    pub fn add(&mut self, set: SignalSet) -> Result<()> {
+        control::block(set)?;
+        let newly = waiter::change(self.id, set, SignalSet::empty())?;
+        self.set = self.set.union(set);
+        waiter::warn_unblocked_threads(newly);
+        Ok(())
+    }
+
+    /// Removes signals; those no other registration holds are released.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] if the waiter thread is gone.
+    pub fn remove(&mut self, set: SignalSet) -> Result<()> {
+        waiter::change(self.id, SignalSet::empty(), set)?;
+        self.set = self.set.difference(set);
+        Ok(())
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        waiter::unregister(self.id);
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("id", &self.id)
+            .field("signals", &self.set)
+            .finish()
+    }
+}

@@ -1,0 +1,90 @@
+use std::io;
+use std::mem::MaybeUninit;
+
+use super::check;
+use crate::Signal;
+
+/// A disposition as `sigaction` returned it, to put back later.
+#[derive(Clone, Copy)]
+pub(crate) struct SavedAction(libc::sigaction);
+
+/// What a signal's disposition is, in Python's `getsignal` terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawDisposition {
+    Default,
+    Ignore,
+    Handler,
+}
+
+impl SavedAction {
+    pub(crate) fn kind(&self) -> RawDisposition {
+        classify(&self.0)
+    }
+}
+
+fn classify(action: &libc::sigaction) -> RawDisposition {
+    match action.sa_sigaction {
+        libc::SIG_DFL => RawDisposition::Default,
+        libc::SIG_IGN => RawDisposition::Ignore,
+        _ => RawDisposition::Handler,
+    }
+}
+
+fn query(signal: Signal) -> io::Result<libc::sigaction> {
+    let mut old = MaybeUninit::<libc::sigaction>::uninit();
+    // SAFETY: a null new action only reads the current one into `old`.
+    check(unsafe { libc::sigaction(signal.number(), std::ptr::null(), old.as_mut_ptr()) })?;
+    // SAFETY: filled by the successful call.
+    Ok(unsafe { old.assume_init() })
+}
+
+fn replace(
+    signal: Signal,
+    handler: libc::sighandler_t,
+    flags: libc::c_int,
+) -> io::Result<SavedAction> {
+    // SAFETY: a zeroed sigaction is a valid value (empty mask, no flags).
+    let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
+    new.sa_sigaction = handler;
+    new.sa_flags = flags;
+    let mut old = MaybeUninit::<libc::sigaction>::uninit();
+    // SAFETY: both pointers are valid; the handler (when not SIG_DFL/SIG_IGN) is an
+    // `extern "C" fn(c_int, *mut siginfo_t, *mut c_void)` as SA_SIGINFO requires.
+    check(unsafe { libc::sigaction(signal.number(), &new, old.as_mut_ptr()) })?;
+    // SAFETY: filled by the successful call.
+    Ok(SavedAction(unsafe { old.assume_init() }))
+}
+
+/// Installs the safety-net handler for `signal`; returns the disposition it replaced.
+pub(crate) fn install_net_handler(signal: Signal) -> io::Result<SavedAction> {
+    let handler = super::net::on_stray_signal
+        as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+    // SA_RESTART: a stray delivery must not make the interrupted thread's syscalls
+    // fail with EINTR. SA_ONSTACK: use the thread's alternate stack if it has one.
+    replace(
+        signal,
+        handler as libc::sighandler_t,
+        libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK,
+    )
+}
+
+/// Puts a saved disposition back.
+pub(crate) fn restore(signal: Signal, saved: &SavedAction) -> io::Result<()> {
+    // SAFETY: `saved` came from sigaction for this process, so it is a valid action.
+    check(unsafe { libc::sigaction(signal.number(), &saved.0, std::ptr::null_mut()) }).map(drop)
+}
+
+/// The current disposition of `signal`.
+pub(crate) fn disposition(signal: Signal) -> io::Result<RawDisposition> {
+    query(signal).map(|a| classify(&a))
+}
+
+/// Sets `signal` to be ignored; returns the previous disposition.
+pub(crate) fn set_ignore(signal: Signal) -> io::Result<SavedAction> {
+    replace(signal, libc::SIG_IGN, 0)
+}
+
+/// Resets `signal` to its default action; returns the previous disposition.
+pub(crate) fn set_default(signal: Signal) -> io::Result<SavedAction> {
+    replace(signal, libc::SIG_DFL, 0)
+}

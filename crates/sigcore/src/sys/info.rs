@@ -1,0 +1,93 @@
+use std::ffi::CStr;
+
+use crate::event::RawInfo;
+
+/// `SIGRTMIN` as libc computes it at run time (glibc reserves the first two).
+pub(crate) fn rtmin() -> libc::c_int {
+    libc::SIGRTMIN()
+}
+
+/// `SIGRTMAX`.
+pub(crate) fn rtmax() -> libc::c_int {
+    libc::SIGRTMAX()
+}
+
+/// The `strsignal(3)` text for `number`.
+pub(crate) fn strsignal(number: libc::c_int) -> String {
+    // SAFETY: strsignal accepts any int and returns a NUL-terminated string that
+    // stays valid until the next strsignal call in this thread; it is copied at once.
+    // glibc uses a thread-local buffer for unknown numbers, so concurrent callers in
+    // other threads do not overwrite it.
+    unsafe {
+        let text = libc::strsignal(number);
+        if text.is_null() {
+            return format!("Signal {number}");
+        }
+        CStr::from_ptr(text).to_string_lossy().into_owned()
+    }
+}
+
+/// The calling thread's kernel id.
+pub(crate) fn gettid() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail; it is async-signal-safe.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// This process's id.
+pub(crate) fn getpid() -> i32 {
+    // SAFETY: getpid cannot fail and is async-signal-safe.
+    unsafe { libc::getpid() }
+}
+
+/// This process's real user id.
+pub(crate) fn getuid() -> u32 {
+    // SAFETY: getuid cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Word index of the `siginfo_t` union: after `si_signo`, `si_errno`, `si_code`,
+/// padded to the union's pointer alignment.
+const UNION_WORD: usize = if cfg!(target_pointer_width = "64") {
+    4
+} else {
+    3
+};
+
+/// Reads the fields sigcore needs from a `siginfo_t`, whatever its code. Only
+/// plain loads of initialised memory: async-signal-safe, and sound for any bytes.
+pub(crate) fn raw_from_siginfo(info: &libc::siginfo_t) -> RawInfo {
+    const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == 128);
+    // SAFETY: siginfo_t is 128 bytes of plain data (checked above) with at least
+    // 4-byte alignment, so viewing it as 32 i32 words reads initialised memory.
+    // Which words are meaningful depends on si_code; reading the others only
+    // produces values that `RawInfo::origin` ignores for that code.
+    let words = unsafe { &*(info as *const libc::siginfo_t).cast::<[i32; 32]>() };
+    let u = UNION_WORD;
+    RawInfo {
+        signo: info.si_signo,
+        code: info.si_code,
+        // _kill/_rt/_sigchld: si_pid, si_uid; _timer: si_tid, si_overrun.
+        pid: words[u],
+        uid: words[u + 1] as u32,
+        timer_id: words[u],
+        overrun: words[u + 1],
+        // _rt: sigval (its int is the first word on little and big endian alike
+        // for sival_int written through the union); _sigchld: si_status.
+        value: words[u + 2],
+        status: words[u + 2],
+    }
+}
+
+/// Reads a `signalfd_siginfo`, which names every field explicitly.
+pub(crate) fn raw_from_signalfd(info: &libc::signalfd_siginfo) -> RawInfo {
+    RawInfo {
+        signo: info.ssi_signo as i32,
+        code: info.ssi_code,
+        pid: info.ssi_pid as i32,
+        uid: info.ssi_uid,
+        status: info.ssi_status,
+        value: info.ssi_int,
+        timer_id: info.ssi_tid as i32,
+        overrun: info.ssi_overrun as i32,
+    }
+}

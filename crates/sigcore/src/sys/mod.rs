@@ -1,0 +1,50 @@
+//! Every libc call sigcore makes, and nothing else.
+//!
+//! This is the only place with `unsafe` in the crate. Each block says why it is
+//! sound; code that runs inside a signal handler lives in [`net`] and says why each
+//! call it makes is async-signal-safe. Everything here is Linux-specific (signalfd,
+//! eventfd, pidfd, `rt_sigtimedwait`); a port to another Unix replaces this module.
+
+mod action;
+mod exec;
+mod fd;
+mod info;
+mod mask;
+mod net;
+mod send;
+mod timer;
+
+pub(crate) use action::{
+    disposition, install_net_handler, restore, set_default, set_ignore, RawDisposition, SavedAction,
+};
+pub(crate) use exec::{add_pre_exec, reset_before_exec, unblock_set};
+pub(crate) use fd::BATCH;
+pub(crate) use fd::{poll_two, EventFd, SignalFd};
+pub(crate) use info::{getpid, gettid, getuid, raw_from_siginfo, rtmax, rtmin, strsignal};
+pub(crate) use mask::{
+    block_all_in_thread, pending, thread_block, thread_mask, thread_set_mask, thread_unblock,
+    timed_wait,
+};
+pub(crate) use net::{drain_net, net_blocked, set_wake_fd, take_overflow};
+pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
+pub(crate) use timer::{alarm, getitimer, setitimer};
+
+use std::io;
+
+/// Turns a libc `-1` return into the `errno` it left.
+fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// The same for calls that return `ssize_t`/`long`.
+fn check_long(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}

@@ -1,0 +1,208 @@
+//! The safety net: a `SA_SIGINFO` handler for every served signal.
+//!
+//! It runs only when a served signal lands on a thread that does not block it (a
+//! thread that existed before the set was blocked, or one that unblocked it). It
+//! must not let the default action run, and must not lose the signal, so it:
+//!
+//! 1. records the `siginfo` in a fixed ring of lock-free slots (no allocation, no
+//!    lock; a full ring is counted per signal instead, so nothing is lost);
+//! 2. adds the signal to the interrupted thread's saved mask (`uc_sigmask`), so
+//!    that thread blocks it from now on and later instances take the fast path;
+//! 3. wakes the waiter by writing to its eventfd.
+//!
+//! Every call made here is async-signal-safe: atomics on static memory, plain loads
+//! from the kernel-provided `siginfo_t`/`ucontext_t`, `sigaddset` (listed by POSIX),
+//! and `write(2)` (listed by POSIX). `errno` is saved and restored around `write`.
+
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+
+use super::fd::notify_raw;
+use crate::event::{RawInfo, CODE_UNKNOWN};
+
+const SLOTS: usize = 512;
+
+/// One record. `stamp` says whose turn it is: `2 * lap` free for the producer of
+/// that lap, `2 * lap + 1` full for the consumer (a Vyukov bounded queue whose
+/// initial all-zero state is valid, so it can live in a `static`).
+struct Slot {
+    stamp: AtomicU64,
+    signo: AtomicI32,
+    code: AtomicI32,
+    pid: AtomicI32,
+    uid: AtomicU32,
+    status: AtomicI32,
+    value: AtomicI32,
+    timer_id: AtomicI32,
+    overrun: AtomicI32,
+}
+
+#[allow(clippy::declare_interior_mutable_const)] // only used to initialise RING
+const EMPTY: Slot = Slot {
+    stamp: AtomicU64::new(0),
+    signo: AtomicI32::new(0),
+    code: AtomicI32::new(0),
+    pid: AtomicI32::new(0),
+    uid: AtomicU32::new(0),
+    status: AtomicI32::new(0),
+    value: AtomicI32::new(0),
+    timer_id: AtomicI32::new(0),
+    overrun: AtomicI32::new(0),
+};
+
+static RING: [Slot; SLOTS] = [EMPTY; SLOTS];
+static HEAD: AtomicU64 = AtomicU64::new(0); // next position producers claim
+static TAIL: AtomicU64 = AtomicU64::new(0); // next position the waiter reads
+
+#[allow(clippy::declare_interior_mutable_const)]
+const ZERO: AtomicU32 = AtomicU32::new(0);
+/// Per signal: deliveries the ring had no room for.
+static OVERFLOW: [AtomicU32; 65] = [ZERO; 65];
+/// Signals the handler has added to some thread's mask.
+static BLOCKED: AtomicU64 = AtomicU64::new(0);
+/// The waiter's eventfd, or -1.
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Tells the handler which eventfd wakes the waiter (-1: none).
+pub(crate) fn set_wake_fd(fd: i32) {
+    WAKE_FD.store(fd, Ordering::SeqCst);
+}
+
+/// Signals the safety net has blocked in some thread.
+pub(crate) fn net_blocked() -> u64 {
+    BLOCKED.load(Ordering::Relaxed)
+}
+
+/// Takes the count of `signo` deliveries that found the ring full.
+pub(crate) fn take_overflow(signo: i32) -> u32 {
+    OVERFLOW
+        .get(signo as usize)
+        .map_or(0, |c| c.swap(0, Ordering::Relaxed))
+}
+
+/// Async-signal-safe: only atomics. Returns false when the ring is full.
+fn push(raw: &RawInfo) -> bool {
+    let mut pos = HEAD.load(Ordering::Relaxed);
+    loop {
+        let slot = &RING[pos as usize % SLOTS];
+        let lap = pos / SLOTS as u64;
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        if stamp == 2 * lap {
+            match HEAD.compare_exchange_weak(pos, pos + 1, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => {
+                    slot.signo.store(raw.signo, Ordering::Relaxed);
+                    slot.code.store(raw.code, Ordering::Relaxed);
+                    slot.pid.store(raw.pid, Ordering::Relaxed);
+                    slot.uid.store(raw.uid, Ordering::Relaxed);
+                    slot.status.store(raw.status, Ordering::Relaxed);
+                    slot.value.store(raw.value, Ordering::Relaxed);
+                    slot.timer_id.store(raw.timer_id, Ordering::Relaxed);
+                    slot.overrun.store(raw.overrun, Ordering::Relaxed);
+                    slot.stamp.store(2 * lap + 1, Ordering::Release);
+                    return true;
+                }
+                Err(now) => pos = now,
+            }
+        } else if stamp < 2 * lap {
+            return false; // the waiter has not freed this slot since the last lap
+        } else {
+            pos = HEAD.load(Ordering::Relaxed); // another producer took it
+        }
+    }
+}
+
+/// Hands every complete record to `f`, oldest first. Waiter thread only. A record
+/// still being written (its producer interrupted) ends the pass; the producer wakes
+/// the waiter again when it finishes.
+pub(crate) fn drain_net(mut f: impl FnMut(RawInfo)) {
+    let mut pos = TAIL.load(Ordering::Relaxed);
+    loop {
+        let slot = &RING[pos as usize % SLOTS];
+        let lap = pos / SLOTS as u64;
+        if slot.stamp.load(Ordering::Acquire) != 2 * lap + 1 {
+            break;
+        }
+        let raw = RawInfo {
+            signo: slot.signo.load(Ordering::Relaxed),
+            code: slot.code.load(Ordering::Relaxed),
+            pid: slot.pid.load(Ordering::Relaxed),
+            uid: slot.uid.load(Ordering::Relaxed),
+            status: slot.status.load(Ordering::Relaxed),
+            value: slot.value.load(Ordering::Relaxed),
+            timer_id: slot.timer_id.load(Ordering::Relaxed),
+            overrun: slot.overrun.load(Ordering::Relaxed),
+        };
+        slot.stamp.store(2 * lap + 2, Ordering::Release);
+        pos += 1;
+        TAIL.store(pos, Ordering::Relaxed);
+        f(raw);
+    }
+}
+
+/// The handler itself. See the module docs for why each step is allowed here.
+pub(super) extern "C" fn on_stray_signal(
+    signo: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    // SAFETY: __errno_location returns this thread's errno slot; reading and
+    // writing it is how handlers preserve errno for the code they interrupted.
+    let saved_errno = unsafe { *libc::__errno_location() };
+    let raw = if info.is_null() {
+        RawInfo {
+            signo,
+            code: CODE_UNKNOWN,
+            ..RawInfo::default()
+        }
+    } else {
+        // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t.
+        super::raw_from_siginfo(unsafe { &*info })
+    };
+    if !push(&raw) {
+        if let Some(counter) = OVERFLOW.get(signo as usize) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if !context.is_null() && (1..=64).contains(&signo) {
+        // SAFETY: with SA_SIGINFO the third argument is the interrupted thread's
+        // ucontext_t; the kernel restores uc_sigmask from it on return, so adding
+        // the signal here blocks it in that thread from now on. sigaddset is
+        // async-signal-safe and `signo` is a valid signal number.
+        unsafe {
+            let context = &mut *context.cast::<libc::ucontext_t>();
+            libc::sigaddset(&mut context.uc_sigmask, signo);
+        }
+        BLOCKED.fetch_or(1 << (signo - 1), Ordering::Relaxed);
+    }
+    let fd = WAKE_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        notify_raw(fd);
+    }
+    // SAFETY: as above, restores the interrupted code's errno.
+    unsafe { *libc::__errno_location() = saved_errno };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The ring is a process-wide static; this is the only unit test that uses it.
+    #[test]
+    fn ring_keeps_order_and_reports_full() {
+        let mut raw = RawInfo::default();
+        for i in 0..SLOTS as i32 {
+            raw.value = i;
+            assert!(push(&raw), "slot {i} should fit");
+        }
+        raw.value = -1;
+        assert!(!push(&raw), "ring of {SLOTS} must report full");
+        let mut seen = Vec::new();
+        drain_net(|r| seen.push(r.value));
+        assert_eq!(seen, (0..SLOTS as i32).collect::<Vec<_>>());
+        // After a drain the next lap works again.
+        raw.value = 99;
+        assert!(push(&raw));
+        let mut again = Vec::new();
+        drain_net(|r| again.push(r.value));
+        assert_eq!(again, vec![99]);
+    }
+}

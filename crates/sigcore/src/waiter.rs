@@ -1,0 +1,513 @@
+//! The one waiter thread per process, and the commands that reshape what it serves.
+//!
+//! The waiter owns every piece of routing state: the registrations, the per-signal
+//! sink lists, the saved dispositions, its signalfd. Other threads change them only
+//! by sending a [`Command`] and waiting for the reply, so the hot path (signalfd →
+//! event → sinks) takes no lock and allocates nothing.
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use log::{debug, error, trace, warn};
+
+use crate::event::{next_seq, RawInfo, CODE_UNKNOWN};
+use crate::sys::{self, EventFd, SavedAction, SignalFd, BATCH};
+use crate::{Error, Result, Signal, SignalEvent, SignalSet};
+
+/// Receives the events of a [`crate::Registration`], on the waiter thread.
+///
+/// `deliver` runs on the one thread that serves every signal of the process: it
+/// must return quickly and never block (use `try_send` on a bounded channel, an
+/// atomic, a lock-free queue). A panic in it is caught and logged; the event is
+/// lost for that sink only.
+pub trait Sink: Send + Sync + 'static {
+    /// Called once per event of a signal the registration holds.
+    fn deliver(&self, event: &SignalEvent);
+}
+
+impl<F: Fn(&SignalEvent) + Send + Sync + 'static> Sink for F {
+    fn deliver(&self, event: &SignalEvent) {
+        self(event)
+    }
+}
+
+pub(crate) type SinkRef = Arc<dyn Sink>;
+
+/// Signals currently served (armed) by the waiter.
+static ARMED: AtomicU64 = AtomicU64::new(0);
+/// Signals sigcore added to some thread's mask through [`crate::block`].
+static BLOCKED_BY_SIGCORE: AtomicU64 = AtomicU64::new(0);
+/// Armed signals whose replaced disposition was SIG_IGN (to restore in children).
+static ORIGINALLY_IGNORED: AtomicU64 = AtomicU64::new(0);
+/// Kernel id of the waiter thread, 0 when none runs.
+static WAITER_TID: AtomicI32 = AtomicI32::new(0);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static ON_WAITER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Signals sigcore serves right now.
+pub(crate) fn armed() -> SignalSet {
+    SignalSet::from_bits(ARMED.load(Ordering::SeqCst))
+}
+
+/// Signals sigcore (or its safety net) has blocked in some thread.
+pub(crate) fn blocked_by_sigcore() -> SignalSet {
+    SignalSet::from_bits(BLOCKED_BY_SIGCORE.load(Ordering::SeqCst) | sys::net_blocked())
+}
+
+pub(crate) fn record_blocked(set: SignalSet) {
+    BLOCKED_BY_SIGCORE.fetch_or(set.bits(), Ordering::SeqCst);
+}
+
+pub(crate) fn originally_ignored() -> SignalSet {
+    SignalSet::from_bits(ORIGINALLY_IGNORED.load(Ordering::SeqCst))
+}
+
+enum Command {
+    Register {
+        id: u64,
+        set: SignalSet,
+        sink: SinkRef,
+        reply: Sender<Result<SignalSet>>,
+    },
+    Change {
+        id: u64,
+        add: SignalSet,
+        remove: SignalSet,
+        reply: Sender<Result<SignalSet>>,
+    },
+    Unregister {
+        id: u64,
+        /// `true` in the reply: nothing left to serve, the thread may stop.
+        reply: Option<Sender<bool>>,
+    },
+    Stop,
+}
+
+struct Service {
+    commands: Sender<Command>,
+    wake: Arc<EventFd>,
+    thread: JoinHandle<()>,
+}
+
+static SERVICE: Mutex<Option<Service>> = Mutex::new(None);
+
+fn service() -> MutexGuard<'static, Option<Service>> {
+    // A panic while holding the lock cannot leave the Option half-written.
+    SERVICE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Service {
+    fn start() -> Result<Service> {
+        let sfd = SignalFd::new(SignalSet::empty()).map_err(|e| Error::io("signalfd", e))?;
+        let wake = Arc::new(EventFd::new().map_err(|e| Error::io("eventfd", e))?);
+        let (commands, receiver) = unbounded();
+        // The thread must start with every signal blocked: set the mask here, let
+        // the new thread inherit it, then restore ours.
+        let previous = sys::block_all_in_thread().map_err(|e| Error::io("pthread_sigmask", e))?;
+        let (ready_tx, ready_rx) = bounded(1);
+        let waiter_wake = Arc::clone(&wake);
+        let spawned = thread::Builder::new()
+            .name("sigcore-waiter".into())
+            .spawn(move || {
+                ON_WAITER.with(|w| w.set(true));
+                let _ = ready_tx.send(sys::gettid());
+                Waiter::new(sfd, waiter_wake, receiver).run();
+            });
+        let _ = sys::thread_set_mask(previous);
+        let thread = spawned.map_err(|e| Error::io("spawning the waiter thread", e))?;
+        let tid = ready_rx.recv().unwrap_or(0);
+        WAITER_TID.store(tid, Ordering::SeqCst);
+        sys::set_wake_fd(std::os::fd::AsRawFd::as_raw_fd(&*wake));
+        debug!("sigcore: waiter thread started (tid {tid})");
+        Ok(Service {
+            commands,
+            wake,
+            thread,
+        })
+    }
+
+    fn send(&self, command: Command) -> Result<()> {
+        self.commands
+            .send(command)
+            .map_err(|_| Error::io("waiter", std::io::Error::other("waiter thread is gone")))?;
+        self.wake.notify();
+        Ok(())
+    }
+
+    fn stop(self) {
+        let _ = self.send(Command::Stop);
+        sys::set_wake_fd(-1);
+        let _ = self.thread.join();
+        WAITER_TID.store(0, Ordering::SeqCst);
+        debug!("sigcore: waiter thread stopped");
+    }
+}
+
+fn gone() -> Error {
+    Error::io("waiter", std::io::Error::other("waiter thread exited"))
+}
+
+/// Starts serving `set` for `sink`; returns the registration id and the signals
+/// that were not served before.
+pub(crate) fn register(set: SignalSet, sink: SinkRef) -> Result<(u64, SignalSet)> {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let mut guard = service();
+    if guard.is_none() {
+        *guard = Some(Service::start()?);
+    }
+    let (reply, answer) = bounded(1);
+    guard
+        .as_ref()
+        .expect("started above")
+        .send(Command::Register {
+            id,
+            set,
+            sink,
+            reply,
+        })?;
+    let newly = answer.recv().map_err(|_| gone())??;
+    Ok((id, newly))
+}
+
+/// Adds and removes signals of a registration; returns the newly served ones.
+pub(crate) fn change(id: u64, add: SignalSet, remove: SignalSet) -> Result<SignalSet> {
+    let guard = service();
+    let service = guard.as_ref().ok_or_else(gone)?;
+    let (reply, answer) = bounded(1);
+    service.send(Command::Change {
+        id,
+        add,
+        remove,
+        reply,
+    })?;
+    answer.recv().map_err(|_| gone())?
+}
+
+/// Ends a registration; stops the waiter when nothing is left for it to do.
+pub(crate) fn unregister(id: u64) {
+    if ON_WAITER.with(Cell::get) {
+        // Dropped inside a sink: the waiter is busy delivering, so it applies the
+        // command after this batch. It cannot join itself, so it stays up.
+        if let Some(service) = service().as_ref() {
+            let _ = service.send(Command::Unregister { id, reply: None });
+        }
+        return;
+    }
+    let mut guard = service();
+    let Some(service) = guard.as_ref() else {
+        return;
+    };
+    let (reply, answer) = bounded(1);
+    if service
+        .send(Command::Unregister {
+            id,
+            reply: Some(reply),
+        })
+        .is_err()
+    {
+        return;
+    }
+    if answer.recv().unwrap_or(false) {
+        if let Some(service) = guard.take() {
+            service.stop();
+        }
+    }
+}
+
+struct Registered {
+    id: u64,
+    set: SignalSet,
+    sink: SinkRef,
+}
+
+struct Waiter {
+    sfd: SignalFd,
+    wake: Arc<EventFd>,
+    commands: Receiver<Command>,
+    registrations: Vec<Registered>,
+    /// Per signal number, the sinks to call, in registration order.
+    routes: Vec<Vec<SinkRef>>,
+    armed: SignalSet,
+    saved: Vec<Option<SavedAction>>,
+    /// Released signals this thread unblocked so that their default action (or the
+    /// restored handler) runs again even though the other threads block them.
+    released: SignalSet,
+}
+
+impl Waiter {
+    fn new(sfd: SignalFd, wake: Arc<EventFd>, commands: Receiver<Command>) -> Waiter {
+        let slots = Signal::rtmax().number() as usize + 1;
+        Waiter {
+            sfd,
+            wake,
+            commands,
+            registrations: Vec::new(),
+            routes: vec![Vec::new(); slots],
+            armed: SignalSet::empty(),
+            saved: vec![None; slots],
+            released: SignalSet::empty(),
+        }
+    }
+
+    fn run(mut self) {
+        let mut batch = [RawInfo::default(); BATCH];
+        loop {
+            let (signals_ready, woken) = match sys::poll_two(&self.sfd, &*self.wake) {
+                Ok(ready) => ready,
+                Err(e) => {
+                    error!("sigcore: poll failed in the waiter: {e}");
+                    (true, true)
+                }
+            };
+            if signals_ready {
+                self.read_signals(&mut batch);
+            }
+            if woken {
+                self.wake.drain();
+                self.drain_safety_net();
+                if !self.run_commands() {
+                    break;
+                }
+            }
+        }
+        for signal in self.armed {
+            self.disarm(signal);
+        }
+    }
+
+    fn read_signals(&self, batch: &mut [RawInfo; BATCH]) {
+        loop {
+            match self.sfd.read(batch) {
+                Ok(count) => {
+                    for raw in &batch[..count] {
+                        self.dispatch(raw);
+                    }
+                    if count < BATCH {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    error!("sigcore: reading the signalfd failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn drain_safety_net(&self) {
+        sys::drain_net(|raw| self.dispatch(&raw));
+        for signal in self.armed {
+            for _ in 0..sys::take_overflow(signal.number()) {
+                let raw = RawInfo {
+                    signo: signal.number(),
+                    code: CODE_UNKNOWN,
+                    ..RawInfo::default()
+                };
+                self.dispatch(&raw);
+            }
+        }
+    }
+
+    fn dispatch(&self, raw: &RawInfo) {
+        let Ok(signal) = Signal::new(raw.signo) else {
+            return;
+        };
+        let sinks = &self.routes[signal.number() as usize];
+        if sinks.is_empty() {
+            // Caught by the safety net just before it was released: let the
+            // restored disposition have it, as if it had come a moment later.
+            debug!("sigcore: {signal} arrived after its release; re-raising it");
+            let _ = sys::kill(sys::getpid(), signal.number());
+            return;
+        }
+        let event = SignalEvent {
+            signal,
+            seq: next_seq(),
+            at: Instant::now(),
+            origin: raw.origin(),
+        };
+        trace!("sigcore: {event}");
+        for sink in sinks {
+            if catch_unwind(AssertUnwindSafe(|| sink.deliver(&event))).is_err() {
+                error!("sigcore: a sink panicked while handling {event}; event lost for it");
+            }
+        }
+    }
+
+    /// Applies pending commands; returns false on `Stop`.
+    fn run_commands(&mut self) -> bool {
+        while let Ok(command) = self.commands.try_recv() {
+            match command {
+                Command::Register {
+                    id,
+                    set,
+                    sink,
+                    reply,
+                } => {
+                    self.registrations.push(Registered { id, set, sink });
+                    let _ = reply.send(self.rearm());
+                }
+                Command::Change {
+                    id,
+                    add,
+                    remove,
+                    reply,
+                } => {
+                    if let Some(r) = self.registrations.iter_mut().find(|r| r.id == id) {
+                        r.set = r.set.union(add).difference(remove);
+                    }
+                    let _ = reply.send(self.rearm());
+                }
+                Command::Unregister { id, reply } => {
+                    self.registrations.retain(|r| r.id != id);
+                    if let Err(e) = self.rearm() {
+                        error!("sigcore: releasing signals failed: {e}");
+                    }
+                    if let Some(reply) = reply {
+                        let _ = reply.send(self.may_stop());
+                    }
+                }
+                Command::Stop => return false,
+            }
+        }
+        true
+    }
+
+    /// Makes the armed set and the routes match the registrations; returns the
+    /// signals armed by this call. On failure the registrations stay as they are
+    /// and the failing signal is left unarmed.
+    fn rearm(&mut self) -> Result<SignalSet> {
+        let wanted: SignalSet = self
+            .registrations
+            .iter()
+            .fold(SignalSet::empty(), |all, r| all.union(r.set));
+        for signal in self.armed.difference(wanted) {
+            self.disarm(signal);
+        }
+        let mut newly = SignalSet::empty();
+        let mut result = Ok(());
+        for signal in wanted.difference(self.armed) {
+            match self.arm(signal) {
+                Ok(()) => {
+                    newly.insert(signal);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        for sinks in &mut self.routes {
+            sinks.clear();
+        }
+        for r in &self.registrations {
+            for signal in r.set.intersection(self.armed) {
+                self.routes[signal.number() as usize].push(Arc::clone(&r.sink));
+            }
+        }
+        result.map(|()| newly)
+    }
+
+    fn arm(&mut self, signal: Signal) -> Result<()> {
+        let saved = sys::install_net_handler(signal).map_err(|e| Error::io("sigaction", e))?;
+        if saved.kind() == sys::RawDisposition::Ignore {
+            ORIGINALLY_IGNORED.fetch_or(SignalSet::from(signal).bits(), Ordering::SeqCst);
+        }
+        self.saved[signal.number() as usize] = Some(saved);
+        if self.released.remove(signal) {
+            let _ = sys::thread_block(signal.into());
+        }
+        self.armed.insert(signal);
+        ARMED.store(self.armed.bits(), Ordering::SeqCst);
+        self.sfd
+            .set_mask(self.armed)
+            .map_err(|e| Error::io("signalfd", e))?;
+        debug!("sigcore: now serving {signal}");
+        Ok(())
+    }
+
+    fn disarm(&mut self, signal: Signal) {
+        self.armed.remove(signal);
+        ARMED.store(self.armed.bits(), Ordering::SeqCst);
+        if let Err(e) = self.sfd.set_mask(self.armed) {
+            error!("sigcore: updating the signalfd failed: {e}");
+        }
+        if let Some(saved) = self.saved[signal.number() as usize].take() {
+            if let Err(e) = sys::restore(signal, &saved) {
+                error!("sigcore: restoring the disposition of {signal} failed: {e}");
+            }
+        }
+        ORIGINALLY_IGNORED.fetch_and(!SignalSet::from(signal).bits(), Ordering::SeqCst);
+        // A pending instance now meets the restored disposition here.
+        if blocked_by_sigcore().contains(signal) && sys::thread_unblock(signal.into()).is_ok() {
+            self.released.insert(signal);
+        }
+        debug!("sigcore: released {signal}");
+    }
+
+    /// Whether the thread can go: nothing registered, and every released signal is
+    /// unblocked in some other thread (else nobody would take its default action).
+    fn may_stop(&self) -> bool {
+        if !self.registrations.is_empty() {
+            return false;
+        }
+        if self.released.is_empty() {
+            return true;
+        }
+        let me = sys::gettid();
+        match crate::ProcSignals::of_threads(sys::getpid()) {
+            Ok(threads) => {
+                let others: Vec<_> = threads.iter().filter(|t| t.pid != me).collect();
+                let keep = self
+                    .released
+                    .iter()
+                    .any(|s| others.iter().all(|t| t.blocked.contains(s)));
+                if keep {
+                    debug!(
+                        "sigcore: every thread blocks some of {}; the waiter stays to take \
+                         their default action",
+                        self.released
+                    );
+                }
+                !keep
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// Logs threads that leave some of `newly` unblocked (other than the caller and
+/// the waiter): a signal landing there is caught by the safety net, slower.
+pub(crate) fn warn_unblocked_threads(newly: SignalSet) {
+    if newly.is_empty() {
+        return;
+    }
+    let skip = [sys::gettid(), WAITER_TID.load(Ordering::SeqCst)];
+    let Ok(threads) = crate::ProcSignals::of_threads(sys::getpid()) else {
+        return;
+    };
+    let open: Vec<String> = threads
+        .iter()
+        .filter(|t| !skip.contains(&t.pid) && !newly.is_subset(t.blocked))
+        .map(|t| format!("{} (tid {})", t.name, t.pid))
+        .collect();
+    if !open.is_empty() {
+        warn!(
+            "sigcore: {} thread(s) do not block {newly}: {}. Signals landing there are caught \
+             by the safety net and then blocked in that thread; call sigcore::block in main \
+             before spawning threads to avoid this",
+            open.len(),
+            open.join(", ")
+        );
+    }
+}

@@ -1,0 +1,696 @@
+//! sigcore against the real kernel. Each scenario runs in a fresh process (see
+//! the `sigtest` crate): signal state is process-wide, and libtest's own threads
+//! would leave the signals unblocked.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+use std::sync::Mutex;
+use std::thread;
+use std::time::Duration;
+
+use sigcore::{
+    ChildStatus, CommandExt, Disposition, Error, Origin, ProcSignals, Registration, Signal,
+    SignalEvent, SignalSet, Signals, ThreadHandle, Timer, TimerValue,
+};
+use sigtest::{ms, Scenario, WaitOutcome};
+
+fn me() -> i32 {
+    std::process::id() as i32
+}
+
+fn recv(signals: &Signals) -> SignalEvent {
+    signals
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no event within 10 s")
+}
+
+fn thread_names() -> Vec<String> {
+    ProcSignals::of_threads(me())
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect()
+}
+
+/// Fact 1 and the quick start: a process-directed `kill` from one thread reaches
+/// a worker thread (not main), with the sender's pid and uid.
+fn kill_reaches_a_worker_thread_with_the_sender() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let worker = thread::Builder::new()
+        .name("worker".into())
+        .spawn(move || {
+            let event = recv(&signals);
+            (event, thread::current().name().map(str::to_owned))
+        })
+        .unwrap();
+    thread::spawn(|| sigcore::kill(me(), Signal::USR1).unwrap())
+        .join()
+        .unwrap();
+    let (event, name) = worker.join().unwrap();
+    assert_eq!(event.signal, Signal::USR1);
+    assert_eq!(name.as_deref(), Some("worker"));
+    assert_eq!(
+        event.origin,
+        Origin::User {
+            pid: me(),
+            uid: sigcore::current_uid()
+        }
+    );
+}
+
+fn sigqueue_payload_arrives_intact() {
+    sigcore::block(Signal::USR2.into()).unwrap();
+    let signals = Signals::new(Signal::USR2.into()).unwrap();
+    for value in [42, -7, i32::MAX] {
+        sigcore::sigqueue(me(), Signal::USR2, value).unwrap();
+        let event = recv(&signals);
+        assert_eq!(
+            event.origin,
+            Origin::Queue {
+                pid: me(),
+                uid: sigcore::current_uid(),
+                value
+            }
+        );
+    }
+}
+
+/// Fact 10: the signalfd keeps SI_TKILL, so a `tgkill` aimed at the waiter is
+/// reported as such (glibc's sigwaitinfo would say "user").
+fn tgkill_to_the_waiter_is_decoded_as_tkill() {
+    sigcore::block(Signal::HUP.into()).unwrap();
+    let signals = Signals::new(Signal::HUP.into()).unwrap();
+    let waiter = ProcSignals::of_threads(me())
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "sigcore-waiter")
+        .expect("the waiter thread is named sigcore-waiter");
+    let status = Command::new("kill")
+        .arg("-0")
+        .arg(me().to_string())
+        .status();
+    assert!(status.map(|s| s.success()).unwrap_or(true));
+    // A thread handle for another thread is captured by that thread; for the
+    // waiter, build the tgkill by hand through the pidfd-free path: `kill -s HUP`
+    // cannot target a thread, so use ThreadHandle's fields via a helper thread.
+    sigcore_tgkill(waiter.pid, Signal::HUP);
+    let event = recv(&signals);
+    assert_eq!(event.origin.kind(), "tkill", "{event}");
+    assert_eq!(event.origin.pid(), Some(me()));
+}
+
+/// Sends a thread-directed signal to thread `tid` of this process using the
+/// `tgkill` that `ThreadHandle` wraps (a handle is only obtainable from inside the
+/// thread, so the test reads the tid from /proc and asks /usr/bin/kill-free code:
+/// ThreadHandle for the current thread, then swaps in the target tid).
+fn sigcore_tgkill(tid: i32, signal: Signal) {
+    // `ThreadHandle` cannot name another thread by design; the only public way to
+    // hit the waiter's tid is the raw syscall, which tests may use through libc.
+    // SAFETY: tgkill takes three integers and touches no memory.
+    let ret = unsafe { libc::syscall(libc::SYS_tgkill, me(), tid, signal.number()) };
+    assert_eq!(ret, 0, "tgkill failed");
+}
+
+fn thread_directed_signal_is_taken_with_wait() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    assert!(sigcore::wait(Signal::USR1.into(), Some(ms(5)))
+        .unwrap()
+        .is_none());
+    let handle = ThreadHandle::current();
+    thread::spawn(move || handle.send(Signal::USR1).unwrap())
+        .join()
+        .unwrap();
+    let event = sigcore::wait(Signal::USR1.into(), Some(Duration::from_secs(5)))
+        .unwrap()
+        .expect("the thread-directed signal is pending on this thread");
+    assert_eq!(
+        event.origin,
+        Origin::Tkill {
+            pid: me(),
+            uid: sigcore::current_uid()
+        }
+    );
+}
+
+/// Fact 12: libc's raise (tgkill to the caller) never reaches the waiter while
+/// the caller blocks it; sigcore::raise (kill to the process) does.
+fn only_process_directed_raise_reaches_the_waiter() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    ThreadHandle::current().send(Signal::USR1).unwrap(); // what glibc's raise does
+    assert!(
+        signals.recv_timeout(ms(200)).is_err(),
+        "waiter took a thread-directed signal"
+    );
+    let stranded = sigcore::wait(Signal::USR1.into(), Some(ms(0))).unwrap();
+    assert_eq!(stranded.map(|e| e.origin.kind()), Some("tkill"));
+    sigcore::raise(Signal::USR1).unwrap();
+    assert_eq!(recv(&signals).signal, Signal::USR1);
+}
+
+fn child_exit_arrives_as_sigchld_with_status() {
+    sigcore::block([Signal::CHLD, Signal::TERM].into()).unwrap();
+    let signals = Signals::new(Signal::CHLD.into()).unwrap();
+    let mut child = Command::new("sh").args(["-c", "exit 7"]).spawn().unwrap();
+    let event = recv(&signals);
+    assert_eq!(
+        event.origin,
+        Origin::Child {
+            pid: child.id() as i32,
+            uid: sigcore::current_uid(),
+            status: ChildStatus::Exited(7)
+        }
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+
+    let mut sleeper = Command::new("sleep")
+        .arg("30")
+        .reset_signals()
+        .spawn()
+        .unwrap();
+    sigcore::kill(sleeper.id() as i32, Signal::TERM).unwrap();
+    let event = recv(&signals);
+    assert!(
+        matches!(
+            event.origin,
+            Origin::Child {
+                status: ChildStatus::Killed(15),
+                ..
+            }
+        ),
+        "{event}"
+    );
+    assert_eq!(sleeper.wait().unwrap().signal(), Some(15));
+}
+
+fn interval_timer_ticks_arrive_from_the_kernel() {
+    sigcore::block(Signal::ALRM.into()).unwrap();
+    let signals = Signals::new(Signal::ALRM.into()).unwrap();
+    let previous = sigcore::set_timer(
+        Timer::Real,
+        TimerValue {
+            value: ms(20),
+            interval: ms(20),
+        },
+    )
+    .unwrap();
+    assert_eq!(previous, TimerValue::default());
+    assert_eq!(sigcore::get_timer(Timer::Real).unwrap().interval, ms(20));
+    let mut last = 0;
+    for _ in 0..3 {
+        let event = recv(&signals);
+        assert_eq!(event.signal, Signal::ALRM);
+        assert_eq!(event.origin, Origin::Kernel);
+        assert!(event.seq > last);
+        last = event.seq;
+    }
+    sigcore::set_timer(Timer::Real, TimerValue::default()).unwrap();
+    assert_eq!(sigcore::alarm(1), 0);
+    assert_eq!(recv(&signals).origin, Origin::Kernel);
+}
+
+fn timer_arguments_are_checked() {
+    let bad = TimerValue {
+        value: Duration::ZERO,
+        interval: ms(10),
+    };
+    assert!(matches!(
+        sigcore::set_timer(Timer::Virtual, bad),
+        Err(Error::InvalidArgument(_))
+    ));
+    let huge = TimerValue {
+        value: Duration::from_secs(u64::MAX),
+        interval: Duration::ZERO,
+    };
+    assert!(matches!(
+        sigcore::set_timer(Timer::Profiling, huge),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+/// Fact 4: standard signals coalesce while pending.
+fn standard_signals_coalesce_while_pending() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    for _ in 0..5 {
+        sigcore::raise(Signal::USR1).unwrap();
+    }
+    assert!(sigcore::pending().unwrap().contains(Signal::USR1));
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    assert_eq!(recv(&signals).signal, Signal::USR1);
+    assert!(
+        signals.recv_timeout(ms(200)).is_err(),
+        "five pending SIGUSR1 must be one event"
+    );
+}
+
+/// Fact 4: real-time signals queue, same number in FIFO order, lower numbers first.
+fn realtime_signals_queue_in_order() {
+    let low = Signal::realtime(1).unwrap();
+    let high = Signal::realtime(2).unwrap();
+    let set = SignalSet::from([low, high]);
+    sigcore::block(set).unwrap();
+    for value in 0..10 {
+        sigcore::sigqueue(me(), high, 100 + value).unwrap();
+        sigcore::sigqueue(me(), low, value).unwrap();
+    }
+    let signals = Signals::new(set).unwrap();
+    let got: Vec<(Signal, i32)> = (0..20)
+        .map(|_| {
+            let e = recv(&signals);
+            (e.signal, e.origin.value().unwrap())
+        })
+        .collect();
+    let want: Vec<(Signal, i32)> = (0..10)
+        .map(|v| (low, v))
+        .chain((0..10).map(|v| (high, 100 + v)))
+        .collect();
+    assert_eq!(got, want);
+}
+
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", record.level(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+/// Facts 3 and 7: a thread created before the set was blocked leaves it
+/// unblocked. The signal lands there, yet the process survives, the event is not
+/// lost, the thread is named in a warning, and it blocks the signal afterwards.
+fn unblocked_thread_does_not_kill_the_process_or_lose_the_event() {
+    let logs: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+    log::set_logger(logs).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
+    let early = |name: &str| {
+        let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
+        let done_rx = done_rx.clone();
+        let thread = thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                ready_tx.send(ThreadHandle::current()).unwrap();
+                let _ = done_rx.recv(); // sleeps with SIGUSR1 unblocked
+            })
+            .unwrap();
+        (thread, ready_rx.recv().unwrap().tid())
+    };
+    let (early_bird, _) = early("early-bird");
+    let (night_owl, owl_tid) = early("night-owl");
+
+    sigcore::block(Signal::USR1.into()).unwrap(); // too late for those two
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let warnings = logs.0.lock().unwrap().join("\n");
+    assert!(
+        warnings.contains("early-bird"),
+        "no warning names the thread: {warnings}"
+    );
+
+    // A thread-directed signal can only be taken by night-owl itself: the safety
+    // net's handler runs there, forwards it, and blocks it in that thread.
+    sigcore_tgkill(owl_tid, Signal::USR1);
+    let event = recv(&signals);
+    assert_eq!(
+        event.origin,
+        Origin::Tkill {
+            pid: me(),
+            uid: sigcore::current_uid()
+        }
+    );
+    // The event can overtake the handler's return, which is when the kernel
+    // installs the saved mask: give it a moment.
+    let owl_blocks = || {
+        ProcSignals::of_threads(me())
+            .unwrap()
+            .into_iter()
+            .find(|t| t.pid == owl_tid)
+            .is_some_and(|t| t.blocked.contains(Signal::USR1))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !owl_blocks() && std::time::Instant::now() < deadline {
+        thread::sleep(ms(1));
+    }
+    assert!(owl_blocks(), "the safety net blocks it in that thread");
+
+    // Process-directed: the kernel wakes early-bird, the only thread left with
+    // SIGUSR1 unblocked; its handler or the waiter's signalfd takes each one.
+    // Either way: every signal is one event, and nobody dies.
+    for _ in 0..100 {
+        sigcore::kill(me(), Signal::USR1).unwrap();
+        let event = recv(&signals);
+        assert_eq!(
+            event.origin,
+            Origin::User {
+                pid: me(),
+                uid: sigcore::current_uid()
+            }
+        );
+    }
+    for value in 0..50 {
+        sigcore::sigqueue(me(), Signal::USR1, value).unwrap();
+        assert_eq!(recv(&signals).origin.value(), Some(value));
+    }
+    drop(done_tx);
+    early_bird.join().unwrap();
+    night_owl.join().unwrap();
+}
+
+/// A real-time signal caught by the safety net on an unprepared thread, followed
+/// by 2,000 queued ones (with back-off on a full queue): every one is an event.
+fn stray_and_queued_realtime_signals_all_arrive() {
+    let rt = Signal::realtime(3).unwrap();
+    let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+    let early = thread::spawn(move || {
+        ready_tx.send(ThreadHandle::current()).unwrap();
+        let _ = done_rx.recv();
+    });
+    let target = ready_rx.recv().unwrap();
+    sigcore::block(rt.into()).unwrap();
+    let signals = Signals::with_capacity(rt.into(), 10_000).unwrap();
+    // Thread-directed, so each one runs the safety net on that thread until its
+    // first delivery blocks it; the rest queue on that thread. Then unblocking is
+    // not possible from here, so send the rest process-wide.
+    target.send(rt).unwrap();
+    for _ in 0..2000 {
+        loop {
+            match sigcore::sigqueue(me(), rt, 1) {
+                Ok(()) => break,
+                Err(Error::QueueFull { .. }) => thread::yield_now(),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    let mut count = 0;
+    while count < 2001 {
+        recv(&signals);
+        count += 1;
+    }
+    assert!(signals.recv_timeout(ms(100)).is_err());
+    assert_eq!(signals.dropped(), 0);
+    drop(done_tx);
+    early.join().unwrap();
+}
+
+/// Restore-on-release, in a child: the default action comes back.
+fn released_signal_kills_again() {
+    let child = sigtest::run_helper("_release_then_raise", &[]);
+    let (outcome, _, stderr) = child.wait(Duration::from_secs(20));
+    assert_eq!(outcome, WaitOutcome::Signaled(libc::SIGUSR1), "{stderr}");
+}
+
+fn release_then_raise() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    assert_eq!(
+        sigcore::disposition(Signal::USR1).unwrap(),
+        Disposition::Served
+    );
+    drop(signals);
+    assert_eq!(
+        sigcore::disposition(Signal::USR1).unwrap(),
+        Disposition::Default
+    );
+    // main still blocks SIGUSR1; the waiter stays to take the default action.
+    assert!(sigcore::thread_mask().unwrap().contains(Signal::USR1));
+    sigcore::raise(Signal::USR1).unwrap();
+    thread::sleep(Duration::from_secs(10));
+    println!("still alive: the released signal did not take its default action");
+}
+
+/// A disposition that was SIG_IGN before sigcore served the signal is SIG_IGN again.
+fn release_restores_a_previous_ignore() {
+    sigcore::ignore(Signal::HUP).unwrap();
+    sigcore::block(Signal::HUP.into()).unwrap();
+    let signals = Signals::new(Signal::HUP.into()).unwrap();
+    sigcore::raise(Signal::HUP).unwrap();
+    assert_eq!(recv(&signals).signal, Signal::HUP);
+    assert!(matches!(
+        sigcore::ignore(Signal::HUP),
+        Err(Error::InUse { .. })
+    ));
+    drop(signals);
+    assert_eq!(
+        sigcore::disposition(Signal::HUP).unwrap(),
+        Disposition::Ignore
+    );
+    sigcore::raise(Signal::HUP).unwrap(); // ignored: the process lives on
+    thread::sleep(ms(100));
+}
+
+/// The waiter thread goes away once nothing is registered and the released
+/// signals can reach some other thread; `close` wakes a blocked reader at once.
+fn closing_stops_the_waiter_and_wakes_readers() {
+    let before = thread_names().len();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    // Serve from a thread of its own, so main keeps SIGUSR2 unblocked.
+    let owner = thread::spawn(move || {
+        let signals = Signals::new(Signal::USR2.into()).unwrap();
+        tx.send(signals.handle()).unwrap();
+        let started = std::time::Instant::now();
+        let result = signals.recv();
+        (result.is_err(), started.elapsed())
+    });
+    let handle = rx.recv().unwrap();
+    assert!(thread_names().iter().any(|n| n == "sigcore-waiter"));
+    thread::sleep(ms(50));
+    handle.close();
+    let (closed, waited) = owner.join().unwrap();
+    assert!(closed, "recv must fail once closed");
+    assert!(waited < Duration::from_secs(2), "close took {waited:?}");
+    assert!(
+        !thread_names().iter().any(|n| n == "sigcore-waiter"),
+        "{:?}",
+        thread_names()
+    );
+    assert_eq!(thread_names().len(), before);
+    assert_eq!(
+        sigcore::disposition(Signal::USR2).unwrap(),
+        Disposition::Default
+    );
+}
+
+/// Fact 8 and the Command extension: a child spawned plainly inherits the
+/// blocked SIGTERM; one spawned with `reset_signals` dies on SIGTERM and SIGINT.
+fn children_spawned_with_reset_die_on_sigterm() {
+    let set = SignalSet::from([Signal::TERM, Signal::INT]);
+    sigcore::block(set).unwrap();
+    let _signals = Signals::new(set).unwrap();
+
+    let mut plain = Command::new("sleep").arg("30").spawn().unwrap();
+    let status = ProcSignals::of_process(plain.id() as i32).unwrap();
+    assert!(
+        status.blocked.contains(Signal::TERM),
+        "Command keeps the parent's mask"
+    );
+    plain.kill().unwrap();
+    plain.wait().unwrap();
+
+    for signal in [Signal::TERM, Signal::INT] {
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .reset_signals()
+            .spawn()
+            .unwrap();
+        let status = ProcSignals::of_process(child.id() as i32).unwrap();
+        assert!(status.blocked.intersection(set).is_empty());
+        sigcore::kill(child.id() as i32, signal).unwrap();
+        assert_eq!(child.wait().unwrap().signal(), Some(signal.number()));
+    }
+}
+
+/// Two independent components in one process: one waiter serves both, each gets
+/// every event, with the same sequence number.
+fn two_components_share_one_waiter() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let a = Signals::new(Signal::USR1.into()).unwrap();
+    let b = Signals::new(Signal::USR1.into()).unwrap();
+    let waiters = thread_names()
+        .iter()
+        .filter(|n| *n == "sigcore-waiter")
+        .count();
+    assert_eq!(waiters, 1);
+    sigcore::raise(Signal::USR1).unwrap();
+    let (ea, eb) = (recv(&a), recv(&b));
+    assert_eq!(ea.seq, eb.seq);
+    drop(a);
+    sigcore::raise(Signal::USR1).unwrap();
+    assert_eq!(recv(&b).signal, Signal::USR1, "b still served after a left");
+}
+
+fn a_registration_grows_and_shrinks() {
+    let set = SignalSet::from([Signal::USR1, Signal::USR2]);
+    sigcore::block(set).unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut registration = Registration::new(Signal::USR1.into(), move |e: &SignalEvent| {
+        let _ = tx.send(e.signal);
+    })
+    .unwrap();
+    registration.add(Signal::USR2.into()).unwrap();
+    assert_eq!(registration.signals(), set);
+    sigcore::raise(Signal::USR2).unwrap();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        Signal::USR2
+    );
+    registration.remove(Signal::USR1.into()).unwrap();
+    assert_eq!(
+        sigcore::disposition(Signal::USR1).unwrap(),
+        Disposition::Default
+    );
+    assert_eq!(
+        sigcore::disposition(Signal::USR2).unwrap(),
+        Disposition::Served
+    );
+}
+
+fn forbidden_signals_are_refused() {
+    for signal in [
+        Signal::KILL,
+        Signal::STOP,
+        Signal::SEGV,
+        Signal::BUS,
+        Signal::FPE,
+        Signal::ILL,
+    ] {
+        let err = Signals::new(signal.into()).err().expect("must be refused");
+        assert!(matches!(err, Error::Forbidden { .. }), "{signal}: {err}");
+        assert!(matches!(
+            sigcore::block(signal.into()),
+            Err(Error::Forbidden { .. })
+        ));
+    }
+    assert!(matches!(
+        sigcore::ignore(Signal::KILL),
+        Err(Error::Forbidden { .. })
+    ));
+}
+
+fn pidfd_and_bad_targets() {
+    sigcore::block(Signal::USR2.into()).unwrap();
+    let signals = Signals::new(Signal::USR2.into()).unwrap();
+    sigcore::Pidfd::open(me())
+        .unwrap()
+        .send(Signal::USR2)
+        .unwrap();
+    assert_eq!(recv(&signals).origin.kind(), "user");
+    assert!(matches!(
+        sigcore::kill(-1, Signal::USR2),
+        Err(Error::InvalidPid { pid: -1 })
+    ));
+    assert!(matches!(
+        sigcore::sigqueue(0, Signal::USR2, 1),
+        Err(Error::InvalidPid { pid: 0 })
+    ));
+    assert!(matches!(
+        sigcore::Pidfd::open(i32::MAX),
+        Err(Error::NoSuchProcess { .. })
+    ));
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id() as i32;
+    let pidfd = sigcore::Pidfd::open(pid).unwrap();
+    child.wait().unwrap();
+    assert!(matches!(
+        pidfd.send(Signal::USR2),
+        Err(Error::NoSuchProcess { .. })
+    ));
+}
+
+/// Fact 6: ignoring a blocked, pending signal discards it.
+fn ignoring_discards_a_pending_signal() {
+    sigcore::block(Signal::USR2.into()).unwrap();
+    sigcore::raise(Signal::USR2).unwrap();
+    assert!(sigcore::pending().unwrap().contains(Signal::USR2));
+    assert_eq!(sigcore::ignore(Signal::USR2).unwrap(), Disposition::Default);
+    assert!(!sigcore::pending().unwrap().contains(Signal::USR2));
+    sigcore::set_default(Signal::USR2).unwrap();
+}
+
+fn main() {
+    sigtest::run(&[
+        Scenario::new(
+            "kill_reaches_a_worker_thread_with_the_sender",
+            kill_reaches_a_worker_thread_with_the_sender,
+        ),
+        Scenario::new(
+            "sigqueue_payload_arrives_intact",
+            sigqueue_payload_arrives_intact,
+        ),
+        Scenario::new(
+            "tgkill_to_the_waiter_is_decoded_as_tkill",
+            tgkill_to_the_waiter_is_decoded_as_tkill,
+        ),
+        Scenario::new(
+            "thread_directed_signal_is_taken_with_wait",
+            thread_directed_signal_is_taken_with_wait,
+        ),
+        Scenario::new(
+            "only_process_directed_raise_reaches_the_waiter",
+            only_process_directed_raise_reaches_the_waiter,
+        ),
+        Scenario::new(
+            "child_exit_arrives_as_sigchld_with_status",
+            child_exit_arrives_as_sigchld_with_status,
+        ),
+        Scenario::new(
+            "interval_timer_ticks_arrive_from_the_kernel",
+            interval_timer_ticks_arrive_from_the_kernel,
+        ),
+        Scenario::new("timer_arguments_are_checked", timer_arguments_are_checked),
+        Scenario::new(
+            "standard_signals_coalesce_while_pending",
+            standard_signals_coalesce_while_pending,
+        ),
+        Scenario::new(
+            "realtime_signals_queue_in_order",
+            realtime_signals_queue_in_order,
+        ),
+        Scenario::new(
+            "unblocked_thread_does_not_kill_the_process_or_lose_the_event",
+            unblocked_thread_does_not_kill_the_process_or_lose_the_event,
+        ),
+        Scenario::new(
+            "stray_and_queued_realtime_signals_all_arrive",
+            stray_and_queued_realtime_signals_all_arrive,
+        ),
+        Scenario::new("released_signal_kills_again", released_signal_kills_again),
+        Scenario::new("_release_then_raise", release_then_raise).helper(),
+        Scenario::new(
+            "release_restores_a_previous_ignore",
+            release_restores_a_previous_ignore,
+        ),
+        Scenario::new(
+            "closing_stops_the_waiter_and_wakes_readers",
+            closing_stops_the_waiter_and_wakes_readers,
+        ),
+        Scenario::new(
+            "children_spawned_with_reset_die_on_sigterm",
+            children_spawned_with_reset_die_on_sigterm,
+        ),
+        Scenario::new(
+            "two_components_share_one_waiter",
+            two_components_share_one_waiter,
+        ),
+        Scenario::new(
+            "a_registration_grows_and_shrinks",
+            a_registration_grows_and_shrinks,
+        ),
+        Scenario::new(
+            "forbidden_signals_are_refused",
+            forbidden_signals_are_refused,
+        ),
+        Scenario::new("pidfd_and_bad_targets", pidfd_and_bad_targets),
+        Scenario::new(
+            "ignoring_discards_a_pending_signal",
+            ignoring_discards_a_pending_signal,
+        ),
+    ]);
+}

@@ -1,0 +1,33 @@
+//! Test-only support for code that changes process-wide signal state.
+//!
+//! Signal masks, dispositions and pending signals belong to the whole process, and
+//! libtest runs tests on threads that exist before a test starts and block nothing: a
+//! process-directed signal can land on one of them and kill the test binary. So a
+//! signal test binary here is a `harness = false` program whose `main` calls
+//! [`run`], which re-executes the binary once per scenario. Each scenario starts in a
+//! fresh process, on its main thread, with no other thread alive: it can block its
+//! set first and then spawn what it needs, exactly like a real program.
+//!
+//! ```no_run
+//! fn delivers_usr1() { /* block, start the waiter, send, assert */ }
+//!
+//! fn main() {
+//!     sigtest::run(&[sigtest::Scenario::new("delivers_usr1", delivers_usr1)]);
+//! }
+//! ```
+//!
+//! The parent prints libtest-style lines (`test NAME ... ok`, `test result: ...`),
+//! accepts a substring filter and `--ignored`/`--include-ignored`, kills a scenario
+//! that runs past its deadline, and exits non-zero when any scenario failed.
+#![deny(missing_docs)]
+
+mod child;
+mod runner;
+
+pub use child::{exit_status_of, run_helper, Child, WaitOutcome};
+pub use runner::{run, Scenario};
+
+/// Milliseconds as a `Duration`, for readable timeouts.
+pub fn ms(millis: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(millis)
+}
