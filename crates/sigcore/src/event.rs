@@ -170,6 +170,25 @@ impl Origin {
     pub fn from_siginfo(info: &libc::siginfo_t) -> Origin {
         crate::sys::raw_from_siginfo(info).origin()
     }
+
+    /// Decodes an origin from the raw bytes of a `siginfo_t` (native byte order),
+    /// such as a C handler might write to a pipe. Never panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::Origin;
+    ///
+    /// let mut bytes = [0u8; 128];
+    /// bytes[0..4].copy_from_slice(&10i32.to_ne_bytes()); // si_signo: SIGUSR1
+    /// bytes[8..12].copy_from_slice(&(-1i32).to_ne_bytes()); // si_code: SI_QUEUE
+    /// bytes[16..20].copy_from_slice(&1234i32.to_ne_bytes()); // si_pid
+    /// bytes[24..28].copy_from_slice(&42i32.to_ne_bytes()); // sival_int
+    /// assert_eq!(Origin::from_siginfo_bytes(&bytes), Origin::Queue { pid: 1234, uid: 0, value: 42 });
+    /// ```
+    pub fn from_siginfo_bytes(bytes: &[u8; 128]) -> Origin {
+        crate::sys::raw_from_siginfo_bytes(bytes).origin()
+    }
 }
 
 impl fmt::Display for ChildStatus {

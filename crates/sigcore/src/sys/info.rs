@@ -59,20 +59,32 @@ pub(crate) fn raw_from_siginfo(info: &libc::siginfo_t) -> RawInfo {
     const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == 128);
     // SAFETY: siginfo_t is 128 bytes of plain data (checked above) with at least
     // 4-byte alignment, so viewing it as 32 i32 words reads initialised memory.
-    // Which words are meaningful depends on si_code; reading the others only
-    // produces values that `RawInfo::origin` ignores for that code.
     let words = unsafe { &*(info as *const libc::siginfo_t).cast::<[i32; 32]>() };
+    raw_from_words(words)
+}
+
+/// The same from the raw bytes of a `siginfo_t` (native byte order).
+pub(crate) fn raw_from_siginfo_bytes(bytes: &[u8; 128]) -> RawInfo {
+    let mut words = [0i32; 32];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+        *word = i32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+    }
+    raw_from_words(&words)
+}
+
+fn raw_from_words(words: &[i32; 32]) -> RawInfo {
+    // Which words are meaningful depends on si_code; the others only produce
+    // values that `RawInfo::origin` ignores for that code.
     let u = UNION_WORD;
     RawInfo {
-        signo: info.si_signo,
-        code: info.si_code,
+        signo: words[0],
+        code: words[2],
         // _kill/_rt/_sigchld: si_pid, si_uid; _timer: si_tid, si_overrun.
         pid: words[u],
         uid: words[u + 1] as u32,
         timer_id: words[u],
         overrun: words[u + 1],
-        // _rt: sigval (its int is the first word on little and big endian alike
-        // for sival_int written through the union); _sigchld: si_status.
+        // _rt: sigval (sival_int overlays its first bytes); _sigchld: si_status.
         value: words[u + 2],
         status: words[u + 2],
     }

@@ -20,7 +20,9 @@ pub(crate) use action::{
 pub(crate) use exec::{add_pre_exec, reset_before_exec, unblock_set};
 pub(crate) use fd::BATCH;
 pub(crate) use fd::{poll_two, EventFd, SignalFd};
-pub(crate) use info::{getpid, gettid, getuid, raw_from_siginfo, rtmax, rtmin, strsignal};
+pub(crate) use info::{
+    getpid, gettid, getuid, raw_from_siginfo, raw_from_siginfo_bytes, rtmax, rtmin, strsignal,
+};
 pub(crate) use mask::{
     block_all_in_thread, pending, thread_block, thread_mask, thread_set_mask, thread_unblock,
     timed_wait,
