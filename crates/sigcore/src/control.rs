@@ -62,7 +62,13 @@ pub fn block(set: SignalSet) -> Result<SignalSet> {
 /// # Ok::<(), sigcore::Error>(())
 /// ```
 pub fn unblock(set: SignalSet) -> Result<SignalSet> {
-    sys::thread_unblock(set).map_err(io("pthread_sigmask"))
+    let previous = sys::thread_unblock(set).map_err(io("pthread_sigmask"))?;
+    // An idle waiter kept only to take a released signal's default action can go
+    // now that this thread takes it.
+    if !set.intersection(previous).is_empty() {
+        waiter::stop_if_idle();
+    }
+    Ok(previous)
 }
 
 /// The calling thread's signal mask.
@@ -252,4 +258,31 @@ pub fn wait(set: SignalSet, timeout: Option<Duration>) -> Result<Option<SignalEv
         at: Instant::now(),
         origin: raw.origin(),
     }))
+}
+
+/// Ends the process by `signal`, the way Unix parents expect: restores the
+/// signal's default disposition, unblocks it in the calling thread and sends it to
+/// this thread, so the parent's wait status reads "killed by SIGTERM" (a shell
+/// shows 143) rather than a plain exit code.
+///
+/// Use it after handling SIGINT/SIGTERM yourself, once cleanup is done or given
+/// up. If the default action of `signal` does not terminate (SIGCHLD, SIGCONT…),
+/// the process exits with status `128 + signal` instead.
+///
+/// # Examples
+///
+/// ```no_run
+/// // ... first SIGTERM: cleanup ran, or a second SIGTERM came ...
+/// sigcore::exit_by_signal(sigcore::Signal::TERM);
+/// ```
+pub fn exit_by_signal(signal: Signal) -> ! {
+    // Dispositions are process-wide: even if sigcore serves the signal, the
+    // process is leaving, so the default goes back now.
+    let _ = sys::set_default(signal);
+    let _ = sys::thread_unblock(signal.into());
+    let _ = sys::tgkill(sys::getpid(), sys::gettid(), signal.number());
+    // A terminating signal ends the process on the way out of tgkill; the rest
+    // (default action ignore/stop/continue) falls through to a shell-style status.
+    std::thread::sleep(Duration::from_millis(200));
+    std::process::exit(128 + signal.number())
 }

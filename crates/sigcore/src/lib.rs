@@ -47,7 +47,8 @@
 //! - Timers: [`alarm`], [`set_timer`], [`get_timer`].
 //! - Process state: [`block`], [`unblock`], [`thread_mask`], [`pending`],
 //!   [`disposition`], [`ignore`], [`set_default`], [`wait`] (`sigtimedwait` for
-//!   thread-directed signals), [`ProcSignals`] (any process's `/proc` view).
+//!   thread-directed signals), [`exit_by_signal`], [`ProcSignals`] (any process's
+//!   `/proc` view).
 //! - Children: [`CommandExt::reset_signals`].
 //!
 //! # Signal masks
@@ -117,7 +118,8 @@ mod waiter;
 pub use crate::{
     command::CommandExt,
     control::{
-        block, disposition, ignore, pending, set_default, thread_mask, unblock, wait, Disposition,
+        block, disposition, exit_by_signal, ignore, pending, set_default, thread_mask, unblock,
+        wait, Disposition,
     },
     error::{Error, Result},
     event::{ChildStatus, Origin, SignalEvent},

@@ -44,6 +44,21 @@ impl ProcSignals {
         ProcSignals::read(&Path::new("/proc").join(pid.to_string()).join("status"))
     }
 
+    /// Reads `/proc/PID/task/TID/status`: one thread, with its own mask and
+    /// thread-directed pending signals.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ProcSignals::of_process`].
+    pub fn of_thread(pid: i32, tid: i32) -> io::Result<ProcSignals> {
+        let path = Path::new("/proc")
+            .join(pid.to_string())
+            .join("task")
+            .join(tid.to_string())
+            .join("status");
+        ProcSignals::read(&path)
+    }
+
     /// Reads `/proc/PID/task/*/status` for every thread of `pid`, sorted by thread id.
     ///
     /// # Errors

@@ -88,6 +88,10 @@ enum Command {
         /// `true` in the reply: nothing left to serve, the thread may stop.
         reply: Option<Sender<bool>>,
     },
+    /// Asks whether the thread may stop (nothing registered, no default to take).
+    Idle {
+        reply: Sender<bool>,
+    },
     Stop,
 }
 
@@ -215,6 +219,27 @@ pub(crate) fn unregister(id: u64) {
         })
         .is_err()
     {
+        return;
+    }
+    if answer.recv().unwrap_or(false) {
+        if let Some(service) = guard.take() {
+            service.stop();
+        }
+    }
+}
+
+/// Stops a waiter that serves nothing and is no longer needed to take a released
+/// signal's default action (called after a thread unblocks signals).
+pub(crate) fn stop_if_idle() {
+    if ON_WAITER.with(Cell::get) {
+        return;
+    }
+    let mut guard = service();
+    let Some(service) = guard.as_ref() else {
+        return;
+    };
+    let (reply, answer) = bounded(1);
+    if service.send(Command::Idle { reply }).is_err() {
         return;
     }
     if answer.recv().unwrap_or(false) {
@@ -376,6 +401,9 @@ impl Waiter {
                     if let Some(reply) = reply {
                         let _ = reply.send(self.may_stop());
                     }
+                }
+                Command::Idle { reply } => {
+                    let _ = reply.send(self.may_stop());
                 }
                 Command::Stop => return false,
             }

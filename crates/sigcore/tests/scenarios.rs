@@ -12,7 +12,7 @@ use sigcore::{
     ChildStatus, CommandExt, Disposition, Error, Origin, ProcSignals, Registration, Signal,
     SignalEvent, SignalSet, Signals, ThreadHandle, Timer, TimerValue,
 };
-use sigtest::{ms, Scenario, WaitOutcome};
+use sigtest::{ms, scenario, Scenario, WaitOutcome};
 
 fn me() -> i32 {
     std::process::id() as i32
@@ -614,83 +614,60 @@ fn ignoring_discards_a_pending_signal() {
     sigcore::set_default(Signal::USR2).unwrap();
 }
 
+/// While every thread blocks a released signal the waiter stays to take its
+/// default action; once main unblocks it, the idle waiter goes.
+fn idle_waiter_leaves_when_main_unblocks() {
+    sigcore::block(Signal::USR2.into()).unwrap();
+    drop(Signals::new(Signal::USR2.into()).unwrap());
+    assert!(thread_names().iter().any(|n| n == "sigcore-waiter"));
+    sigcore::unblock(Signal::USR2.into()).unwrap();
+    assert!(
+        !thread_names().iter().any(|n| n == "sigcore-waiter"),
+        "{:?}",
+        thread_names()
+    );
+}
+
+fn exit_by_signal_reports_the_signal_to_the_parent() {
+    let child = sigtest::run_helper("_serve_then_exit_by_term", &[]);
+    let (outcome, _, stderr) = child.wait(Duration::from_secs(20));
+    assert_eq!(outcome, WaitOutcome::Signaled(libc::SIGTERM), "{stderr}");
+}
+
+fn serve_then_exit_by_term() {
+    sigcore::block(Signal::TERM.into()).unwrap();
+    let _signals = Signals::new(Signal::TERM.into()).unwrap();
+    thread::spawn(|| sigcore::exit_by_signal(Signal::TERM))
+        .join()
+        .unwrap();
+}
+
 fn main() {
     sigtest::run(&[
-        Scenario::new(
-            "kill_reaches_a_worker_thread_with_the_sender",
-            kill_reaches_a_worker_thread_with_the_sender,
-        ),
-        Scenario::new(
-            "sigqueue_payload_arrives_intact",
-            sigqueue_payload_arrives_intact,
-        ),
-        Scenario::new(
-            "tgkill_to_the_waiter_is_decoded_as_tkill",
-            tgkill_to_the_waiter_is_decoded_as_tkill,
-        ),
-        Scenario::new(
-            "thread_directed_signal_is_taken_with_wait",
-            thread_directed_signal_is_taken_with_wait,
-        ),
-        Scenario::new(
-            "only_process_directed_raise_reaches_the_waiter",
-            only_process_directed_raise_reaches_the_waiter,
-        ),
-        Scenario::new(
-            "child_exit_arrives_as_sigchld_with_status",
-            child_exit_arrives_as_sigchld_with_status,
-        ),
-        Scenario::new(
-            "interval_timer_ticks_arrive_from_the_kernel",
-            interval_timer_ticks_arrive_from_the_kernel,
-        ),
-        Scenario::new("timer_arguments_are_checked", timer_arguments_are_checked),
-        Scenario::new(
-            "standard_signals_coalesce_while_pending",
-            standard_signals_coalesce_while_pending,
-        ),
-        Scenario::new(
-            "realtime_signals_queue_in_order",
-            realtime_signals_queue_in_order,
-        ),
-        Scenario::new(
-            "unblocked_thread_does_not_kill_the_process_or_lose_the_event",
-            unblocked_thread_does_not_kill_the_process_or_lose_the_event,
-        ),
-        Scenario::new(
-            "stray_and_queued_realtime_signals_all_arrive",
-            stray_and_queued_realtime_signals_all_arrive,
-        ),
-        Scenario::new("released_signal_kills_again", released_signal_kills_again),
+        scenario!(kill_reaches_a_worker_thread_with_the_sender),
+        scenario!(sigqueue_payload_arrives_intact),
+        scenario!(tgkill_to_the_waiter_is_decoded_as_tkill),
+        scenario!(thread_directed_signal_is_taken_with_wait),
+        scenario!(only_process_directed_raise_reaches_the_waiter),
+        scenario!(child_exit_arrives_as_sigchld_with_status),
+        scenario!(interval_timer_ticks_arrive_from_the_kernel),
+        scenario!(timer_arguments_are_checked),
+        scenario!(standard_signals_coalesce_while_pending),
+        scenario!(realtime_signals_queue_in_order),
+        scenario!(unblocked_thread_does_not_kill_the_process_or_lose_the_event),
+        scenario!(stray_and_queued_realtime_signals_all_arrive),
+        scenario!(released_signal_kills_again),
         Scenario::new("_release_then_raise", release_then_raise).helper(),
-        Scenario::new(
-            "release_restores_a_previous_ignore",
-            release_restores_a_previous_ignore,
-        ),
-        Scenario::new(
-            "closing_stops_the_waiter_and_wakes_readers",
-            closing_stops_the_waiter_and_wakes_readers,
-        ),
-        Scenario::new(
-            "children_spawned_with_reset_die_on_sigterm",
-            children_spawned_with_reset_die_on_sigterm,
-        ),
-        Scenario::new(
-            "two_components_share_one_waiter",
-            two_components_share_one_waiter,
-        ),
-        Scenario::new(
-            "a_registration_grows_and_shrinks",
-            a_registration_grows_and_shrinks,
-        ),
-        Scenario::new(
-            "forbidden_signals_are_refused",
-            forbidden_signals_are_refused,
-        ),
-        Scenario::new("pidfd_and_bad_targets", pidfd_and_bad_targets),
-        Scenario::new(
-            "ignoring_discards_a_pending_signal",
-            ignoring_discards_a_pending_signal,
-        ),
+        scenario!(release_restores_a_previous_ignore),
+        scenario!(closing_stops_the_waiter_and_wakes_readers),
+        scenario!(idle_waiter_leaves_when_main_unblocks),
+        scenario!(children_spawned_with_reset_die_on_sigterm),
+        scenario!(two_components_share_one_waiter),
+        scenario!(a_registration_grows_and_shrinks),
+        scenario!(forbidden_signals_are_refused),
+        scenario!(pidfd_and_bad_targets),
+        scenario!(ignoring_discards_a_pending_signal),
+        scenario!(exit_by_signal_reports_the_signal_to_the_parent),
+        Scenario::new("_serve_then_exit_by_term", serve_then_exit_by_term).helper(),
     ]);
 }

@@ -12,7 +12,7 @@
 //! fn delivers_usr1() { /* block, start the waiter, send, assert */ }
 //!
 //! fn main() {
-//!     sigtest::run(&[sigtest::Scenario::new("delivers_usr1", delivers_usr1)]);
+//!     sigtest::run(&[sigtest::scenario!(delivers_usr1)]);
 //! }
 //! ```
 //!
@@ -26,6 +26,14 @@ mod runner;
 
 pub use child::{exit_status_of, run_helper, Child, WaitOutcome};
 pub use runner::{run, Scenario};
+
+/// `scenario!(function)` is `Scenario::new("function", function)`.
+#[macro_export]
+macro_rules! scenario {
+    ($body:ident) => {
+        $crate::Scenario::new(stringify!($body), $body)
+    };
+}
 
 /// Milliseconds as a `Duration`, for readable timeouts.
 pub fn ms(millis: u64) -> std::time::Duration {
