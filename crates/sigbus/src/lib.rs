@@ -1,1 +1,124 @@
-//! placeholder
+//! Route Unix signals to any thread: subscriptions, actors, graceful shutdown.
+//!
+//! Most runtimes (Python's `signal` module among them) run signal handlers on the
+//! main thread only. sigbus sits on [`sigcore`]'s waiter thread, which turns each
+//! signal into a typed [`SignalEvent`], and routes every event to the
+//! subscriptions and actors that asked for it, over bounded `crossbeam-channel`
+//! mailboxes. Any thread can subscribe to any signal; several can subscribe to
+//! the same one and each gets every event; a slow or crashed subscriber never
+//! delays the others.
+//!
+//! # Quick start
+//!
+//! Worker threads subscribe to SIGUSR1; a server thread reloads on SIGHUP.
+//!
+//! ```
+//! use std::thread;
+//! use sigbus::Bus;
+//! use sigcore::Signal;
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // First thing in main, before any thread exists: block what the bus serves.
+//!     sigcore::block([Signal::USR1, Signal::HUP].into())?;
+//!     let bus = Bus::new();
+//!
+//!     let workers: Vec<_> = (0..4)
+//!         .map(|i| {
+//!             let usr1 = bus.subscribe(Signal::USR1).unwrap();
+//!             thread::Builder::new().name(format!("worker-{i}")).spawn(move || {
+//!                 let event = usr1.recv().unwrap();
+//!                 println!("{} got {} from pid {:?}",
+//!                          thread::current().name().unwrap(), event.signal, event.origin.pid());
+//!             }).unwrap()
+//!         })
+//!         .collect();
+//!
+//!     let hangups = bus.subscribe(Signal::HUP)?;
+//!     let server = thread::spawn(move || {
+//!         let event = hangups.recv().unwrap();
+//!         println!("server: reloading config ({event})");
+//!     });
+//!
+//!     // `kill -USR1 <pid>` and `kill -HUP <pid>` from a shell do the same.
+//!     sigcore::raise(Signal::USR1)?;
+//!     sigcore::raise(Signal::HUP)?;
+//!     for worker in workers {
+//!         worker.join().unwrap();
+//!     }
+//!     server.join().unwrap();
+//!     bus.shutdown();
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Anatomy of the crate
+//!
+//! - [`Bus`]: the routing table; [`Bus::subscribe`] and [`Bus::subscription`]
+//!   give a [`Subscription`] (`recv`, `try_recv`, `recv_timeout`, an iterator, the
+//!   raw receiver for `select!`). Dropping it unsubscribes; dropping the last
+//!   interest in a signal releases it (its previous disposition comes back).
+//! - Mailboxes are bounded, with an [`Overflow`] policy (drop newest, drop oldest,
+//!   coalesce) and a [`SenderFilter`] (same user, root, pids, kernel only); every
+//!   dropped or refused event is counted in [`Bus::stats`].
+//! - [`Bus::send_to`] / [`ActorRef::signal`]: targeted delivery to one mailbox,
+//!   the `pthread_kill` analogue, without touching process signal state.
+//! - [`Actor`], [`Bus::actor`]: named threads with a signal mailbox, a message
+//!   queue and a control port (served first), supervised by [`Supervision`].
+//! - [`Bus::shutdown_coordinator`]: first SIGINT/SIGTERM → graceful shutdown with a
+//!   grace period; second one (or the deadline) → the process ends by that signal.
+//! - [`Bus::routes`] and [`Bus::stats`]: who listens to what; counters.
+//!
+//! # Delivery
+//!
+//! Every subscription of a signal gets every event for it, in the order the
+//! waiter accepted them, with the same sequence number. Routing goes only
+//! through the subscriptions of that signal, takes no lock and allocates nothing
+//! (the table is published as an immutable snapshot). Once
+//! [`Subscription::unsubscribe`] (or drop) returns, nothing more is routed to it.
+//!
+//! # Thread-directed signals
+//!
+//! A `tgkill`, `pthread_kill` or libc `raise` aimed at an actor's thread stays
+//! pending on that thread, which blocks every signal, where no waiter can take it.
+//! Actors look for such stranded signals after each event they handle and at
+//! least once a second when idle: a stranded signal the actor subscribes to is
+//! handed to it (origin `tkill`); any other is logged and counted as dropped. To
+//! reach one actor, use [`ActorRef::signal`] instead: no kernel round trip.
+//!
+//! # Caveats
+//!
+//! - Everything in [`sigcore`]'s caveats applies: standard signals coalesce, real-
+//!   time ones queue; block the set in `main` before spawning threads; spawn
+//!   children with [`sigcore::CommandExt::reset_signals`].
+//! - Routing happens on sigcore's waiter thread; a full mailbox drops (and
+//!   counts) rather than waiting.
+//! - A panic in an actor is caught, but Rust's panic hook still prints it to
+//!   stderr; install your own hook to change that.
+//! - [`Bus::shutdown`] joins actors: one stuck in a handler holds it up. The
+//!   coordinator does not wait past its grace period.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod actor;
+mod bus;
+mod error;
+mod filter;
+mod mailbox;
+mod registry;
+mod router;
+mod shutdown;
+mod stats;
+mod subscription;
+
+pub use crate::{
+    actor::{Actor, ActorBuilder, ActorExit, ActorRef, Context, Supervision, DEFAULT_MESSAGES},
+    bus::{Bus, SubscriptionBuilder, DEFAULT_MAILBOX},
+    error::{BusError, DeliverError, SendError, TrySendError},
+    filter::SenderFilter,
+    mailbox::{MailboxKind, Overflow},
+    registry::SubscriptionId,
+    shutdown::{ShutdownCoordinator, ShutdownNotice, ShutdownOutcome},
+    stats::{BusStats, Listener, MailboxStats, Route, SignalStats},
+    subscription::Subscription,
+};
+pub use sigcore::{Origin, Signal, SignalEvent, SignalSet};

@@ -286,3 +286,33 @@ pub fn exit_by_signal(signal: Signal) -> ! {
     std::thread::sleep(Duration::from_millis(200));
     std::process::exit(128 + signal.number())
 }
+
+/// Spawns a thread that starts with **every** signal blocked, whatever the
+/// caller's mask: the right mask for worker threads of a program whose signals a
+/// waiter serves (sigbus spawns its actors this way).
+///
+/// # Errors
+///
+/// The error of [`std::thread::Builder::spawn`], or of `pthread_sigmask`.
+///
+/// # Examples
+///
+/// ```
+/// let handle = sigcore::spawn_blocked(std::thread::Builder::new(), || sigcore::thread_mask())?;
+/// assert!(handle.join().unwrap().unwrap().contains(sigcore::Signal::TERM));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn spawn_blocked<F, T>(
+    builder: std::thread::Builder,
+    f: F,
+) -> std::io::Result<std::thread::JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    // The new thread inherits the mask at creation: block all here, spawn, restore.
+    let previous = sys::block_all_in_thread()?;
+    let spawned = builder.spawn(f);
+    sys::thread_set_mask(previous)?;
+    spawned
+}

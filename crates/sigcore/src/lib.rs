@@ -118,8 +118,8 @@ mod waiter;
 pub use crate::{
     command::CommandExt,
     control::{
-        block, disposition, exit_by_signal, ignore, pending, set_default, thread_mask, unblock,
-        wait, Disposition,
+        block, disposition, exit_by_signal, ignore, pending, set_default, spawn_blocked,
+        thread_mask, unblock, wait, Disposition,
     },
     error::{Error, Result},
     event::{ChildStatus, Origin, SignalEvent},

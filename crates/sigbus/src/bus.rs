@@ -1,0 +1,486 @@
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use log::{debug, warn};
+use sigcore::{Registration, Signal, SignalEvent, SignalSet, ThreadHandle};
+
+use crate::actor::{ActorBuilder, ActorControl};
+use crate::mailbox::{Counters, Mailbox, MailboxInfo, MailboxKind, Offer, Overflow};
+use crate::registry::Registry;
+use crate::router::{Router, RouterSink};
+use crate::stats::{BusStats, Listener, MailboxStats, Route, SignalStats};
+use crate::{BusError, DeliverError, SenderFilter, ShutdownNotice, Subscription, SubscriptionId};
+
+/// Default mailbox capacity of subscriptions and actors.
+pub const DEFAULT_MAILBOX: usize = 256;
+
+/// Routes signal events to subscriptions and actors on any thread.
+///
+/// Cheap to clone (`Arc` inside), `Send + Sync`. Subscribing to a signal makes
+/// sigcore serve it (blocking it in the calling thread first); when the last
+/// subscription of a signal goes, sigcore releases it and its previous
+/// disposition comes back. See the crate docs for a walk-through.
+#[derive(Clone)]
+pub struct Bus {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) router: Arc<Router>,
+    control: Mutex<Control>,
+    closed: AtomicBool,
+    pub(crate) live_actors: AtomicUsize,
+    /// One message per actor thread that ends; the shutdown coordinator waits on it.
+    pub(crate) exits: (Sender<()>, Receiver<()>),
+    /// Set by a shutdown coordinator: where actor escalations go.
+    pub(crate) escalations: Mutex<Option<Sender<()>>>,
+}
+
+struct Control {
+    registration: Option<Registration>,
+    /// The authoritative table; the router has a published copy.
+    registry: Registry,
+    actors: Vec<Arc<dyn ActorControl>>,
+    /// Signals this bus blocked, per thread id, to unblock on shutdown.
+    blocked: Vec<(i32, SignalSet)>,
+}
+
+/// Everything needed to open a mailbox.
+#[derive(Clone, Debug)]
+pub(crate) struct MailboxSpec {
+    pub signals: SignalSet,
+    pub capacity: usize,
+    pub overflow: Overflow,
+    pub filter: SenderFilter,
+    pub name: Option<String>,
+    pub kind: MailboxKind,
+}
+
+impl MailboxSpec {
+    pub(crate) fn new(signals: SignalSet, kind: MailboxKind) -> MailboxSpec {
+        MailboxSpec {
+            signals,
+            capacity: DEFAULT_MAILBOX,
+            overflow: Overflow::DropNewest,
+            filter: SenderFilter::Any,
+            name: None,
+            kind,
+        }
+    }
+}
+
+thread_local! {
+    /// The name of the actor running on this thread, for targeted deliveries.
+    pub(crate) static CURRENT_ACTOR: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+}
+
+impl Default for Bus {
+    fn default() -> Bus {
+        Bus::new()
+    }
+}
+
+impl Bus {
+    /// A bus with no subscriptions. It serves no signal until something
+    /// subscribes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = sigbus::Bus::new();
+    /// assert!(bus.routes().is_empty());
+    /// ```
+    pub fn new() -> Bus {
+        Bus {
+            inner: Arc::new(Inner {
+                router: Arc::new(Router::new()),
+                control: Mutex::new(Control {
+                    registration: None,
+                    registry: Registry::new(),
+                    actors: Vec::new(),
+                    blocked: Vec::new(),
+                }),
+                closed: AtomicBool::new(false),
+                live_actors: AtomicUsize::new(0),
+                exits: unbounded(),
+                escalations: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Subscribes the calling thread (or whoever gets the result) to `signals`,
+    /// with a mailbox of [`DEFAULT_MAILBOX`] events that drops the newest on
+    /// overflow. See [`Bus::subscription`] for the other settings.
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Signal`] for signals that cannot be served (SIGKILL, SIGSEGV…),
+    /// [`BusError::Closed`] after [`Bus::shutdown`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::Signal;
+    ///
+    /// sigcore::block(Signal::USR1.into())?; // in main, before spawning threads
+    /// let bus = sigbus::Bus::new();
+    /// let sub = bus.subscribe(Signal::USR1)?;
+    /// sigcore::raise(Signal::USR1)?;
+    /// assert_eq!(sub.recv().unwrap().signal, Signal::USR1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscribe(&self, signals: impl Into<SignalSet>) -> Result<Subscription, BusError> {
+        self.subscription(signals).open()
+    }
+
+    /// A builder for a subscription with a chosen capacity, overflow policy,
+    /// sender filter or name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigbus::{Overflow, SenderFilter};
+    /// use sigcore::Signal;
+    ///
+    /// # sigcore::block(Signal::HUP.into())?;
+    /// let bus = sigbus::Bus::new();
+    /// let reloads = bus
+    ///     .subscription(Signal::HUP)
+    ///     .name("reload")
+    ///     .capacity(1)
+    ///     .overflow(Overflow::Coalesce)
+    ///     .filter(SenderFilter::SameUser)
+    ///     .open()?;
+    /// assert_eq!(reloads.name(), "reload");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscription(&self, signals: impl Into<SignalSet>) -> SubscriptionBuilder<'_> {
+        SubscriptionBuilder {
+            bus: self,
+            spec: MailboxSpec::new(signals.into(), MailboxKind::Subscription),
+        }
+    }
+
+    /// A builder for an actor named `name` (also its thread's name).
+    pub fn actor(&self, name: impl Into<String>) -> ActorBuilder<'_> {
+        ActorBuilder::new(self, name.into())
+    }
+
+    /// Sends an event for `signal` to one subscription or actor only, like
+    /// `pthread_kill` but without touching any process signal state. The event's
+    /// origin is [`sigcore::Origin::Local`], naming the sending actor (or thread).
+    /// Sender filters do not apply: the event comes from this process.
+    ///
+    /// # Errors
+    ///
+    /// [`DeliverError::NoSuchTarget`] for an unknown or closed id;
+    /// [`DeliverError::Dropped`] when the target's mailbox dropped it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::Signal;
+    ///
+    /// let bus = sigbus::Bus::new();
+    /// let a = bus.subscribe(Signal::USR2)?;
+    /// let b = bus.subscribe(Signal::USR2)?;
+    /// bus.send_to(b.id(), Signal::USR2)?;
+    /// assert_eq!(b.recv().unwrap().origin.kind(), "local");
+    /// assert!(a.try_recv().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_to(&self, target: SubscriptionId, signal: Signal) -> Result<(), DeliverError> {
+        let registry = self.inner.router.load();
+        let mailbox = registry.get(target).ok_or(DeliverError::NoSuchTarget)?;
+        let event = SignalEvent::local(signal, sender_name());
+        debug!("sigbus: targeted {event} to {}", mailbox.info.name);
+        match mailbox.enqueue(&event) {
+            Offer::Delivered => Ok(()),
+            _ => Err(DeliverError::Dropped),
+        }
+    }
+
+    /// Which subscriptions and actors listen to which signal (the bus-level
+    /// `getsignal`), lowest signal first.
+    pub fn routes(&self) -> Vec<Route> {
+        let registry = self.inner.router.load();
+        registry
+            .signals()
+            .iter()
+            .map(|signal| Route {
+                signal,
+                listeners: registry
+                    .route(signal)
+                    .iter()
+                    .map(|m| Listener {
+                        id: m.info.id,
+                        name: Arc::clone(&m.info.name),
+                        kind: m.info.kind,
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Counters per signal and per mailbox. Lock-free: reads atomics from the
+    /// published table, so a monitoring thread can call it often.
+    pub fn stats(&self) -> BusStats {
+        let router = &self.inner.router;
+        let registry = router.load();
+        let signals = Signal::all()
+            .filter(|s| router.accepted(*s) > 0 || !registry.route(*s).is_empty())
+            .map(|signal| SignalStats {
+                signal,
+                accepted: router.accepted(signal),
+                unrouted: router.unrouted(signal),
+            })
+            .collect();
+        let mut mailboxes: Vec<MailboxStats> = registry
+            .mailboxes()
+            .map(|m| MailboxStats::read(&m.info, m.queued()))
+            .collect();
+        mailboxes.sort_by_key(|m| m.id);
+        BusStats { signals, mailboxes }
+    }
+
+    /// Whether [`Bus::shutdown`] has run.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    /// Actors whose threads are still running.
+    pub fn live_actors(&self) -> usize {
+        self.inner.live_actors.load(Ordering::SeqCst)
+    }
+
+    /// Stops the bus: asks every actor to stop and joins its thread, releases
+    /// every signal (previous dispositions come back), closes every mailbox
+    /// (receivers blocked in `recv` wake with an error), and unblocks in the
+    /// calling thread the signals this bus blocked there. Idempotent.
+    ///
+    /// # Caveats
+    ///
+    /// Joins actors: an actor stuck in its handler holds this call up. Called
+    /// from an actor's own thread, that actor is not joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # sigcore::block(sigcore::Signal::USR1.into())?;
+    /// let bus = sigbus::Bus::new();
+    /// let sub = bus.subscribe(sigcore::Signal::USR1)?;
+    /// bus.shutdown();
+    /// assert!(sub.recv().is_err());
+    /// assert!(bus.subscribe(sigcore::Signal::USR1).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shutdown(&self) {
+        let first = !self.inner.closed.swap(true, Ordering::SeqCst);
+        let (actors, registration, blocked) = {
+            let mut control = self.inner.lock();
+            (
+                std::mem::take(&mut control.actors),
+                control.registration.take(),
+                std::mem::take(&mut control.blocked),
+            )
+        };
+        for actor in &actors {
+            actor.request_stop();
+        }
+        for actor in &actors {
+            actor.join();
+        }
+        drop(registration);
+        {
+            let mut control = self.inner.lock();
+            control.registry.clear();
+            self.inner.router.publish(Registry::new());
+        }
+        let me = ThreadHandle::current().tid();
+        let mine = blocked
+            .iter()
+            .filter(|(tid, _)| *tid == me)
+            .fold(SignalSet::empty(), |all, (_, set)| all.union(*set));
+        if !mine.is_empty() {
+            let _ = sigcore::unblock(mine);
+        }
+        if first {
+            debug!("sigbus: bus shut down ({} actor(s) joined)", actors.len());
+        }
+    }
+
+    /// Sends a shutdown notice to every actor (their `on_shutdown` hook).
+    pub(crate) fn broadcast_shutdown(&self, notice: &ShutdownNotice) {
+        let actors: Vec<_> = self.inner.lock().actors.clone();
+        for actor in actors {
+            actor.notify_shutdown(notice);
+        }
+    }
+
+    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Bus {
+        Bus { inner }
+    }
+
+    pub(crate) fn open(
+        &self,
+        spec: MailboxSpec,
+    ) -> Result<(Arc<MailboxInfo>, Receiver<SignalEvent>), BusError> {
+        for signal in spec.signals {
+            signal.check_waitable()?;
+        }
+        let inner = &*self.inner;
+        let mut control = inner.lock();
+        if self.is_closed() {
+            return Err(BusError::Closed);
+        }
+        let id = control.registry.next_id();
+        let capacity = spec.capacity.max(1);
+        let (sender, receiver) = bounded(capacity);
+        let info = Arc::new(MailboxInfo {
+            id,
+            name: Arc::from(spec.name.unwrap_or_else(|| format!("subscription {id}"))),
+            kind: spec.kind,
+            signals: spec.signals,
+            overflow: spec.overflow,
+            capacity,
+            filter: spec.filter,
+            counters: Counters::default(),
+        });
+        let served = control.registry.signals();
+        let mut registry = control.registry.clone();
+        registry.insert(Mailbox::new(Arc::clone(&info), sender, &receiver));
+        // Publish before arming, so the first signal after arming finds its mailbox.
+        inner.router.publish(registry.clone());
+        control.registry = registry;
+        if let Err(e) = inner.arm(&mut control, spec.signals, spec.signals.difference(served)) {
+            control.registry.remove(id);
+            inner.router.publish(control.registry.clone());
+            return Err(e);
+        }
+        debug!("sigbus: opened {} for {}", info.name, info.signals);
+        Ok((info, receiver))
+    }
+
+    pub(crate) fn register_actor(&self, actor: Arc<dyn ActorControl>) {
+        self.inner.lock().actors.push(actor);
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Control> {
+        // Control is only edited in short sections that cannot panic halfway.
+        self.control.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn arm(
+        &self,
+        control: &mut Control,
+        wanted: SignalSet,
+        new: SignalSet,
+    ) -> Result<(), BusError> {
+        // Block in the calling thread even for signals already served: this thread
+        // (and those it spawns) must not take the signal's disposition.
+        let previous = sigcore::block(wanted)?;
+        let blocked_now = wanted.difference(previous);
+        if !blocked_now.is_empty() {
+            control
+                .blocked
+                .push((ThreadHandle::current().tid(), blocked_now));
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        match control.registration.as_mut() {
+            Some(registration) => registration.add(new)?,
+            None => {
+                let sink = RouterSink(Arc::clone(&self.router));
+                control.registration = Some(Registration::new(new, sink)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes a mailbox. Signals nobody else takes are released first: one that
+    /// arrives meanwhile still reaches this mailbox; after the release it takes
+    /// its restored disposition. Nothing is routed to the mailbox once this
+    /// returns.
+    pub(crate) fn close(&self, id: SubscriptionId) {
+        let mut control = self.lock();
+        let Some(mailbox) = control.registry.get(id) else {
+            return;
+        };
+        let name = Arc::clone(&mailbox.info.name);
+        let mut registry = control.registry.clone();
+        let removed = registry
+            .remove(id)
+            .map_or(SignalSet::empty(), |m| m.info.signals);
+        let released = removed.difference(registry.signals());
+        if !released.is_empty() {
+            if let Some(registration) = control.registration.as_mut() {
+                if let Err(e) = registration.remove(released) {
+                    warn!("sigbus: releasing {released} failed: {e}");
+                }
+            }
+        }
+        self.router.publish(registry.clone());
+        control.registry = registry;
+        control.actors.retain(|a| a.id() != id);
+        debug!("sigbus: closed {name}; released {released}");
+    }
+}
+
+/// The name targeted deliveries carry: the running actor's, else the thread's.
+fn sender_name() -> Option<Arc<str>> {
+    CURRENT_ACTOR
+        .with(|a| a.borrow().clone())
+        .or_else(|| std::thread::current().name().map(Arc::from))
+}
+
+/// Builds a [`Subscription`]; see [`Bus::subscription`].
+#[must_use = "a builder does nothing until `open` is called"]
+pub struct SubscriptionBuilder<'a> {
+    bus: &'a Bus,
+    spec: MailboxSpec,
+}
+
+impl SubscriptionBuilder<'_> {
+    /// Mailbox capacity in events (at least 1; default [`DEFAULT_MAILBOX`]).
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.spec.capacity = capacity;
+        self
+    }
+
+    /// What a full mailbox does (default [`Overflow::DropNewest`]).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.spec.overflow = overflow;
+        self
+    }
+
+    /// Which senders to accept (default [`SenderFilter::Any`]).
+    pub fn filter(mut self, filter: SenderFilter) -> Self {
+        self.spec.filter = filter;
+        self
+    }
+
+    /// A name for logs, [`Bus::routes`] and [`Bus::stats`].
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.spec.name = Some(name.into());
+        self
+    }
+
+    /// Opens the subscription; signals sent after this returns are delivered.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Bus::subscribe`].
+    pub fn open(self) -> Result<Subscription, BusError> {
+        let (info, receiver) = self.bus.open(self.spec)?;
+        Ok(Subscription::new(info, receiver, self.bus.downgrade()))
+    }
+}

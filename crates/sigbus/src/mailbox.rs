@@ -1,0 +1,191 @@
+//! The router's end of a subscription: a bounded channel, its overflow policy,
+//! its sender filter and its counters.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use log::warn;
+use sigcore::{SignalEvent, SignalSet};
+
+use crate::{SenderFilter, SubscriptionId};
+
+/// What a full mailbox does with a new event. Every dropped event is counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Overflow {
+    /// Keep what is queued, drop the new event.
+    #[default]
+    DropNewest,
+    /// Drop the oldest queued event to make room: the reader sees the latest.
+    DropOldest,
+    /// At most one queued event per signal, like the kernel's pending set: a new
+    /// event for a signal already queued is dropped (and counted), whatever the
+    /// room left. With a full mailbox, behaves as `DropNewest`.
+    Coalesce,
+}
+
+impl fmt::Display for Overflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Overflow::DropNewest => "drop-newest",
+            Overflow::DropOldest => "drop-oldest",
+            Overflow::Coalesce => "coalesce",
+        })
+    }
+}
+
+/// Whether a mailbox belongs to a plain subscription or to an actor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MailboxKind {
+    /// A [`crate::Subscription`].
+    Subscription,
+    /// An actor's signal port.
+    Actor,
+}
+
+/// Counters of one mailbox; read with relaxed loads from any thread.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub delivered: AtomicU64,
+    pub dropped: AtomicU64,
+    pub refused: AtomicU64,
+    pub restarts: AtomicU64,
+    /// Coalesce policy: bit `n - 1` set while an event of signal `n` is queued.
+    pub queued_bits: AtomicU64,
+}
+
+/// What the bus knows about a mailbox, shared with its owner for statistics.
+pub(crate) struct MailboxInfo {
+    pub id: SubscriptionId,
+    pub name: Arc<str>,
+    pub kind: MailboxKind,
+    pub signals: SignalSet,
+    pub overflow: Overflow,
+    pub capacity: usize,
+    pub filter: SenderFilter,
+    pub counters: Counters,
+}
+
+impl MailboxInfo {
+    /// The receiving side took `event`: under `Coalesce` its signal may queue again.
+    pub(crate) fn taken(&self, event: &SignalEvent) {
+        if self.overflow == Overflow::Coalesce {
+            let bit = SignalSet::from(event.signal).bits();
+            self.counters.queued_bits.fetch_and(!bit, Ordering::AcqRel);
+        }
+    }
+
+    fn count_drop(&self, event: &SignalEvent, why: &str) {
+        let before = self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        // Log the first drop and then at powers of two: a storm must not turn
+        // into a log storm.
+        if before == 0 || (before + 1).is_power_of_two() {
+            warn!(
+                "sigbus: {} dropped {} ({why}); {} dropped so far",
+                self.name,
+                event.signal,
+                before + 1
+            );
+        }
+    }
+}
+
+/// Result of offering an event to a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    Delivered,
+    Dropped,
+    Refused,
+}
+
+/// The router's handle on a mailbox. The registry holds the only `Sender`, so
+/// removing the mailbox from the registry disconnects its receiver.
+pub(crate) struct Mailbox {
+    pub info: Arc<MailboxInfo>,
+    sender: Sender<SignalEvent>,
+    /// `DropOldest` only: the router pops the oldest event through this.
+    oldest: Option<Receiver<SignalEvent>>,
+}
+
+impl Mailbox {
+    pub(crate) fn new(
+        info: Arc<MailboxInfo>,
+        sender: Sender<SignalEvent>,
+        receiver: &Receiver<SignalEvent>,
+    ) -> Mailbox {
+        let oldest = (info.overflow == Overflow::DropOldest).then(|| receiver.clone());
+        Mailbox {
+            info,
+            sender,
+            oldest,
+        }
+    }
+
+    /// Routes a kernel event: filter, then enqueue under the overflow policy.
+    pub(crate) fn offer(&self, event: &SignalEvent) -> Offer {
+        if !self.info.filter.accepts(&event.origin) {
+            let before = self.info.counters.refused.fetch_add(1, Ordering::Relaxed);
+            if before == 0 || (before + 1).is_power_of_two() {
+                warn!(
+                    "sigbus: {} refused {} from {} (sender filter {:?}); {} refused so far",
+                    self.info.name,
+                    event.signal,
+                    event.origin,
+                    self.info.filter,
+                    before + 1
+                );
+            }
+            return Offer::Refused;
+        }
+        self.enqueue(event)
+    }
+
+    /// Enqueues under the overflow policy, without the sender filter.
+    pub(crate) fn enqueue(&self, event: &SignalEvent) -> Offer {
+        let info = &*self.info;
+        if info.overflow == Overflow::Coalesce {
+            let bit = SignalSet::from(event.signal).bits();
+            let queued = info.counters.queued_bits.fetch_or(bit, Ordering::AcqRel) & bit != 0;
+            // An empty channel means the reader took the event through the raw
+            // receiver without telling us: the bit is stale, send.
+            if queued && !self.sender.is_empty() {
+                info.count_drop(event, "coalesced with a queued one");
+                return Offer::Dropped;
+            }
+        }
+        let mut event = event.clone();
+        loop {
+            match self.sender.try_send(event) {
+                Ok(()) => {
+                    info.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    return Offer::Delivered;
+                }
+                Err(TrySendError::Full(back)) => {
+                    let made_room = self.oldest.as_ref().is_some_and(|r| r.try_recv().is_ok());
+                    if made_room {
+                        info.count_drop(&back, "oldest dropped for a newer one");
+                        event = back;
+                        continue;
+                    }
+                    if info.overflow == Overflow::Coalesce {
+                        info.counters
+                            .queued_bits
+                            .fetch_and(!SignalSet::from(back.signal).bits(), Ordering::AcqRel);
+                    }
+                    info.count_drop(&back, "mailbox full");
+                    return Offer::Dropped;
+                }
+                Err(TrySendError::Disconnected(back)) => {
+                    info.count_drop(&back, "receiver gone");
+                    return Offer::Dropped;
+                }
+            }
+        }
+    }
+
+    /// Events waiting in the mailbox.
+    pub(crate) fn queued(&self) -> usize {
+        self.sender.len()
+    }
+}

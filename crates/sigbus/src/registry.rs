@@ -1,0 +1,289 @@
+//! The routing table: mailboxes in a slab, indexed by signal.
+//!
+//! A `Registry` is an immutable snapshot as far as the router is concerned: the
+//! bus edits a copy under its control lock and publishes it whole, so routing
+//! reads it without a lock. It holds no real signals, so it is unit-tested here.
+
+use std::fmt;
+use std::sync::Arc;
+
+use sigcore::{Signal, SignalSet};
+use slab::Slab;
+
+use crate::mailbox::Mailbox;
+
+/// Identifies a subscription or an actor on its bus. Never reused: a stale id
+/// finds nothing rather than someone else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubscriptionId {
+    key: usize,
+    serial: u64,
+}
+
+impl SubscriptionId {
+    /// A number unique among the bus's subscriptions, for display.
+    pub fn serial(&self) -> u64 {
+        self.serial
+    }
+}
+
+impl fmt::Display for SubscriptionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.serial)
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Registry {
+    mailboxes: Slab<Arc<Mailbox>>,
+    /// Per signal number: the mailboxes that take it, in subscription order.
+    by_signal: Vec<Vec<Arc<Mailbox>>>,
+    next_serial: u64,
+}
+
+impl Registry {
+    pub(crate) fn new() -> Registry {
+        Registry {
+            mailboxes: Slab::new(),
+            by_signal: vec![Vec::new(); Signal::rtmax().number() as usize + 1],
+            next_serial: 1,
+        }
+    }
+
+    /// The id the next inserted mailbox will get.
+    pub(crate) fn next_id(&self) -> SubscriptionId {
+        SubscriptionId {
+            key: self.mailboxes.vacant_key(),
+            serial: self.next_serial,
+        }
+    }
+
+    /// Adds a mailbox whose info carries `self.next_id()`.
+    pub(crate) fn insert(&mut self, mailbox: Mailbox) -> SubscriptionId {
+        let id = self.next_id();
+        debug_assert_eq!(mailbox.info.id, id);
+        let mailbox = Arc::new(mailbox);
+        for signal in mailbox.info.signals {
+            self.by_signal[signal.number() as usize].push(Arc::clone(&mailbox));
+        }
+        self.mailboxes.insert(mailbox);
+        self.next_serial += 1;
+        id
+    }
+
+    /// Removes a mailbox; returns it if it was there.
+    pub(crate) fn remove(&mut self, id: SubscriptionId) -> Option<Arc<Mailbox>> {
+        self.get(id)?;
+        let mailbox = self.mailboxes.remove(id.key);
+        for signal in mailbox.info.signals {
+            self.by_signal[signal.number() as usize].retain(|m| m.info.id != id);
+        }
+        Some(mailbox)
+    }
+
+    pub(crate) fn get(&self, id: SubscriptionId) -> Option<&Arc<Mailbox>> {
+        self.mailboxes.get(id.key).filter(|m| m.info.id == id)
+    }
+
+    /// The mailboxes taking `signal`, in subscription order.
+    pub(crate) fn route(&self, signal: Signal) -> &[Arc<Mailbox>] {
+        &self.by_signal[signal.number() as usize]
+    }
+
+    /// Every signal some mailbox takes.
+    pub(crate) fn signals(&self) -> SignalSet {
+        Signal::all()
+            .filter(|s| !self.by_signal[s.number() as usize].is_empty())
+            .collect()
+    }
+
+    pub(crate) fn mailboxes(&self) -> impl Iterator<Item = &Arc<Mailbox>> {
+        self.mailboxes.iter().map(|(_, m)| m)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.mailboxes.clear();
+        for list in &mut self.by_signal {
+            list.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
+
+    use crossbeam_channel::{bounded, Receiver};
+    use sigcore::{Origin, SignalEvent};
+
+    use super::*;
+    use crate::mailbox::{Counters, MailboxInfo, MailboxKind, Offer, Overflow};
+    use crate::SenderFilter;
+
+    fn add(
+        registry: &mut Registry,
+        signals: SignalSet,
+        capacity: usize,
+        overflow: Overflow,
+    ) -> (SubscriptionId, Receiver<SignalEvent>) {
+        let id = registry.next_id();
+        let (tx, rx) = bounded(capacity);
+        let info = Arc::new(MailboxInfo {
+            id,
+            name: Arc::from(format!("sub{}", id.serial())),
+            kind: MailboxKind::Subscription,
+            signals,
+            overflow,
+            capacity,
+            filter: SenderFilter::Any,
+            counters: Counters::default(),
+        });
+        registry.insert(Mailbox::new(info, tx, &rx));
+        (id, rx)
+    }
+
+    fn event(signal: Signal, seq: u64) -> SignalEvent {
+        SignalEvent {
+            signal,
+            seq,
+            at: Instant::now(),
+            origin: Origin::Kernel,
+        }
+    }
+
+    fn broadcast(registry: &Registry, event: &SignalEvent) -> Vec<Offer> {
+        registry
+            .route(event.signal)
+            .iter()
+            .map(|m| m.offer(event))
+            .collect()
+    }
+
+    #[test]
+    fn routes_only_to_subscribers_of_that_signal() {
+        let mut registry = Registry::new();
+        let (_, usr1) = add(&mut registry, Signal::USR1.into(), 4, Overflow::DropNewest);
+        let (_, both) = add(
+            &mut registry,
+            [Signal::USR1, Signal::HUP].into(),
+            4,
+            Overflow::DropNewest,
+        );
+        let (_, hup) = add(&mut registry, Signal::HUP.into(), 4, Overflow::DropNewest);
+        assert_eq!(registry.route(Signal::USR1).len(), 2);
+        assert_eq!(registry.route(Signal::TERM).len(), 0);
+        broadcast(&registry, &event(Signal::HUP, 7));
+        assert!(usr1.try_recv().is_err());
+        assert_eq!(both.try_recv().unwrap().seq, 7);
+        assert_eq!(hup.try_recv().unwrap().seq, 7);
+        assert_eq!(registry.signals(), [Signal::USR1, Signal::HUP].into());
+    }
+
+    #[test]
+    fn removal_unroutes_and_disconnects() {
+        let mut registry = Registry::new();
+        let (id, rx) = add(&mut registry, Signal::USR1.into(), 4, Overflow::DropNewest);
+        assert!(registry.remove(id).is_some());
+        assert!(registry.remove(id).is_none());
+        assert!(registry.route(Signal::USR1).is_empty());
+        assert!(registry.signals().is_empty());
+        assert!(rx.recv().is_err(), "the registry held the only sender");
+    }
+
+    #[test]
+    fn ids_are_never_reused() {
+        let mut registry = Registry::new();
+        let (first, _rx1) = add(&mut registry, Signal::USR1.into(), 1, Overflow::DropNewest);
+        registry.remove(first);
+        let (second, _rx2) = add(&mut registry, Signal::USR1.into(), 1, Overflow::DropNewest);
+        assert_ne!(first, second);
+        assert!(
+            registry.get(first).is_none(),
+            "a stale id must not find the new mailbox"
+        );
+        assert!(registry.get(second).is_some());
+    }
+
+    #[test]
+    fn drop_newest_keeps_the_first_events() {
+        let mut registry = Registry::new();
+        let (id, rx) = add(&mut registry, Signal::USR1.into(), 2, Overflow::DropNewest);
+        let offers: Vec<_> = (1..=4)
+            .flat_map(|i| broadcast(&registry, &event(Signal::USR1, i)))
+            .collect();
+        assert_eq!(
+            offers,
+            [
+                Offer::Delivered,
+                Offer::Delivered,
+                Offer::Dropped,
+                Offer::Dropped
+            ]
+        );
+        let seqs: Vec<u64> = rx.try_iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [1, 2]);
+        let counters = &registry.get(id).unwrap().info.counters;
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 2);
+        assert_eq!(counters.delivered.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn drop_oldest_keeps_the_latest_events() {
+        let mut registry = Registry::new();
+        let (id, rx) = add(&mut registry, Signal::USR1.into(), 2, Overflow::DropOldest);
+        for i in 1..=5 {
+            broadcast(&registry, &event(Signal::USR1, i));
+        }
+        let seqs: Vec<u64> = rx.try_iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [4, 5]);
+        assert_eq!(
+            registry
+                .get(id)
+                .unwrap()
+                .info
+                .counters
+                .dropped
+                .load(Ordering::Relaxed),
+            3
+        );
+    }
+
+    #[test]
+    fn coalesce_keeps_one_queued_event_per_signal() {
+        let mut registry = Registry::new();
+        let set = SignalSet::from([Signal::USR1, Signal::USR2]);
+        let (id, rx) = add(&mut registry, set, 8, Overflow::Coalesce);
+        for i in 1..=3 {
+            broadcast(&registry, &event(Signal::USR1, i));
+        }
+        broadcast(&registry, &event(Signal::USR2, 4));
+        let info = Arc::clone(&registry.get(id).unwrap().info);
+        let first = rx.try_recv().unwrap();
+        info.taken(&first);
+        assert_eq!((first.signal, first.seq), (Signal::USR1, 1));
+        // USR1 was taken, so it may queue again; USR2 is still queued.
+        broadcast(&registry, &event(Signal::USR1, 5));
+        broadcast(&registry, &event(Signal::USR2, 6));
+        let rest: Vec<u64> = rx.try_iter().map(|e| e.seq).collect();
+        assert_eq!(rest, [4, 5]);
+        assert_eq!(info.counters.dropped.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn a_full_mailbox_does_not_stop_the_others() {
+        let mut registry = Registry::new();
+        let (_stalled, _never_read) =
+            add(&mut registry, Signal::USR1.into(), 1, Overflow::DropNewest);
+        let (_, healthy) = add(
+            &mut registry,
+            Signal::USR1.into(),
+            100,
+            Overflow::DropNewest,
+        );
+        for i in 1..=50 {
+            broadcast(&registry, &event(Signal::USR1, i));
+        }
+        assert_eq!(healthy.try_iter().count(), 50);
+    }
+}

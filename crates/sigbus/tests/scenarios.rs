@@ -1,0 +1,716 @@
+//! sigbus against real signals. Each scenario runs in a fresh process (see the
+//! `sigtest` crate), because signal masks and dispositions are process-wide.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, unbounded};
+use sigbus::{
+    Actor, ActorExit, Bus, Context, DeliverError, MailboxKind, Overflow, SenderFilter,
+    ShutdownNotice, Supervision,
+};
+use sigcore::{Disposition, Origin, ProcSignals, Signal, SignalEvent, SignalSet};
+use sigtest::{ms, scenario, Scenario, WaitOutcome};
+
+fn me() -> i32 {
+    std::process::id() as i32
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Sends a thread-directed signal to any thread of this process (the public API
+/// only lets a thread target itself, by design).
+fn tgkill(tid: i32, signal: Signal) {
+    // SAFETY: tgkill takes three integers and touches no memory.
+    let ret = unsafe { libc::syscall(libc::SYS_tgkill, me(), tid, signal.number()) };
+    assert_eq!(ret, 0, "tgkill failed");
+}
+
+fn four_workers_all_receive_one_kill() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let bus = Bus::new();
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let sub = bus.subscribe(Signal::USR1).unwrap();
+            thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(move || {
+                    let event = sub.recv_timeout(secs(10)).expect("every worker gets it");
+                    (thread::current().name().unwrap().to_owned(), event)
+                })
+                .unwrap()
+        })
+        .collect();
+    thread::spawn(|| sigcore::kill(me(), Signal::USR1).unwrap())
+        .join()
+        .unwrap();
+    let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let seq = results[0].1.seq;
+    for (i, (name, event)) in results.iter().enumerate() {
+        assert_eq!(name, &format!("worker-{i}"));
+        assert_eq!(event.signal, Signal::USR1);
+        assert_eq!(
+            event.origin,
+            Origin::User {
+                pid: me(),
+                uid: sigcore::current_uid()
+            }
+        );
+        assert_eq!(
+            event.seq, seq,
+            "every subscriber sees the same sequence number"
+        );
+    }
+    assert_eq!(bus.stats().accepted(Signal::USR1), 1);
+}
+
+fn a_worker_selects_between_signals_and_work() {
+    sigcore::block(Signal::HUP.into()).unwrap();
+    let bus = Bus::new();
+    let hangups = bus.subscribe(Signal::HUP).unwrap();
+    let (jobs_tx, jobs) = unbounded::<u32>();
+    let worker = thread::spawn(move || {
+        let (mut done, mut reloads) = (Vec::new(), 0);
+        while done.len() < 3 || reloads < 1 {
+            select! {
+                recv(hangups.receiver()) -> event => {
+                    assert_eq!(event.unwrap().signal, Signal::HUP);
+                    reloads += 1;
+                }
+                recv(jobs) -> job => done.push(job.unwrap()),
+                default(secs(10)) => panic!("nothing arrived"),
+            }
+        }
+        (done, reloads)
+    });
+    jobs_tx.send(1).unwrap();
+    sigcore::raise(Signal::HUP).unwrap();
+    jobs_tx.send(2).unwrap();
+    jobs_tx.send(3).unwrap();
+    assert_eq!(worker.join().unwrap(), (vec![1, 2, 3], 1));
+}
+
+fn unsubscribing_restores_the_default_action() {
+    let (outcome, stdout, stderr) =
+        sigtest::run_helper("_subscribe_drop_raise", &[]).wait(secs(20));
+    assert_eq!(
+        outcome,
+        WaitOutcome::Signaled(libc::SIGUSR1),
+        "{stdout}{stderr}"
+    );
+}
+
+fn subscribe_drop_raise() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let bus = Bus::new();
+    let sub = bus.subscribe(Signal::USR1).unwrap();
+    assert_eq!(
+        sigcore::disposition(Signal::USR1).unwrap(),
+        Disposition::Served
+    );
+    drop(sub);
+    assert_eq!(
+        sigcore::disposition(Signal::USR1).unwrap(),
+        Disposition::Default
+    );
+    assert!(bus.routes().is_empty());
+    sigcore::raise(Signal::USR1).unwrap();
+    thread::sleep(secs(10));
+}
+
+/// Real-time signals queue, so a storm keeps its count: the stalled mailbox
+/// drops what does not fit, the healthy one gets all of it, promptly.
+fn a_stalled_subscriber_does_not_delay_a_healthy_one() {
+    let rt = Signal::realtime(1).unwrap();
+    sigcore::block(rt.into()).unwrap();
+    let bus = Bus::new();
+    let stalled = bus
+        .subscription(rt)
+        .name("stalled")
+        .capacity(4)
+        .open()
+        .unwrap();
+    let healthy = bus
+        .subscription(rt)
+        .name("healthy")
+        .capacity(1000)
+        .open()
+        .unwrap();
+    let started = Instant::now();
+    for value in 0..500 {
+        sigcore::sigqueue(me(), rt, value).unwrap();
+        let event = healthy
+            .recv_timeout(secs(10))
+            .expect("healthy subscriber starved");
+        assert_eq!(event.origin.value(), Some(value));
+    }
+    // Ping-pong through a kernel round trip: 500 of them take milliseconds, not
+    // seconds, if the stalled mailbox never holds the router up.
+    assert!(started.elapsed() < secs(5), "took {:?}", started.elapsed());
+    let stats = stalled.stats();
+    assert_eq!((stats.delivered, stats.dropped, stats.queued), (4, 496, 4));
+    assert_eq!(healthy.stats().dropped, 0);
+}
+
+fn overflow_policies_with_real_signals() {
+    let rt = Signal::realtime(2).unwrap();
+    sigcore::block([rt, Signal::USR1, Signal::USR2].into()).unwrap();
+    let bus = Bus::new();
+    let newest = bus
+        .subscription(rt)
+        .capacity(3)
+        .overflow(Overflow::DropNewest)
+        .open()
+        .unwrap();
+    let oldest = bus
+        .subscription(rt)
+        .capacity(3)
+        .overflow(Overflow::DropOldest)
+        .open()
+        .unwrap();
+    let witness = bus.subscription(rt).capacity(100).open().unwrap();
+    for value in 0..10 {
+        sigcore::sigqueue(me(), rt, value).unwrap();
+        witness.recv_timeout(secs(10)).unwrap();
+    }
+    let values = |sub: &sigbus::Subscription| -> Vec<i32> {
+        std::iter::from_fn(|| sub.try_recv().ok())
+            .map(|e| e.origin.value().unwrap())
+            .collect()
+    };
+    assert_eq!(values(&newest), [0, 1, 2]);
+    assert_eq!(values(&oldest), [7, 8, 9]);
+    assert_eq!(newest.stats().dropped, 7);
+    assert_eq!(oldest.stats().dropped, 7);
+
+    let coalesce = bus
+        .subscription([Signal::USR1, Signal::USR2])
+        .overflow(Overflow::Coalesce)
+        .open()
+        .unwrap();
+    let witness = bus.subscribe([Signal::USR1, Signal::USR2]).unwrap();
+    for signal in [Signal::USR1, Signal::USR1, Signal::USR2, Signal::USR1] {
+        sigcore::raise(signal).unwrap();
+        witness.recv_timeout(secs(10)).unwrap();
+    }
+    let got: Vec<Signal> = std::iter::from_fn(|| coalesce.try_recv().ok())
+        .map(|e| e.signal)
+        .collect();
+    assert_eq!(got, [Signal::USR1, Signal::USR2]);
+    assert_eq!(coalesce.stats().dropped, 2);
+}
+
+const NOBODY: u32 = 65534;
+
+/// The sender runs as `nobody`; this process keeps root but makes its saved uid
+/// `nobody` so that an unprivileged process may signal it.
+fn a_sender_filter_refuses_another_uid() {
+    if sigcore::current_uid() != 0 {
+        println!("skipped: needs root to run a sender as nobody");
+        return;
+    }
+    let rt = Signal::realtime(4).unwrap();
+    sigcore::block(rt.into()).unwrap();
+    // SAFETY: setresuid with -1 keeps the real and effective ids (root); only the
+    // saved id changes. No memory is involved.
+    assert_eq!(unsafe { libc::setresuid(u32::MAX, u32::MAX, NOBODY) }, 0);
+    let bus = Bus::new();
+    let mine = bus
+        .subscription(rt)
+        .filter(SenderFilter::SameUser)
+        .name("same-user")
+        .open()
+        .unwrap();
+    let any = bus.subscribe(rt).unwrap();
+    let target = me().to_string();
+    let (outcome, stdout, stderr) =
+        sigtest::run_helper("_send_as_nobody", &[("SIGBUS_TARGET", target)]).wait(secs(20));
+    assert_eq!(outcome, WaitOutcome::Exited(0), "{stdout}{stderr}");
+    for value in 0..100 {
+        let event = any
+            .recv_timeout(secs(10))
+            .expect("the unfiltered subscription gets it");
+        assert_eq!(
+            event.origin,
+            Origin::Queue {
+                pid: event.origin.pid().unwrap(),
+                uid: NOBODY,
+                value
+            }
+        );
+    }
+    sigcore::sigqueue(me(), rt, 1000).unwrap(); // from root itself: accepted
+    assert_eq!(
+        mine.recv_timeout(secs(10)).unwrap().origin.value(),
+        Some(1000)
+    );
+    assert!(mine.try_recv().is_err());
+    assert_eq!(mine.stats().refused, 100);
+    assert_eq!(mine.stats().delivered, 1);
+}
+
+fn send_as_nobody() {
+    let target: i32 = std::env::var("SIGBUS_TARGET").unwrap().parse().unwrap();
+    // SAFETY: plain id changes; setgroups with an empty list touches no memory.
+    unsafe {
+        assert_eq!(libc::setgroups(0, std::ptr::null()), 0);
+        assert_eq!(libc::setgid(NOBODY), 0);
+        assert_eq!(libc::setuid(NOBODY), 0);
+    }
+    let rt = Signal::realtime(4).unwrap();
+    for value in 0..100 {
+        sigcore::sigqueue(target, rt, value).unwrap();
+    }
+}
+
+struct Flaky {
+    seen: Arc<AtomicU32>,
+}
+
+impl Actor for Flaky {
+    type Msg = ();
+    fn handle_signal(&mut self, _: &mut Context<()>, event: SignalEvent) {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if event.origin.value() == Some(-1) {
+            panic!("event {n} is poison");
+        }
+    }
+}
+
+fn a_panicking_actor_is_restarted_and_keeps_receiving() {
+    let rt = Signal::realtime(5).unwrap();
+    sigcore::block(rt.into()).unwrap();
+    let bus = Bus::new();
+    let seen = Arc::new(AtomicU32::new(0));
+    let starts = Arc::new(AtomicU32::new(0));
+    let (seen2, starts2) = (Arc::clone(&seen), Arc::clone(&starts));
+    let flaky = bus
+        .actor("flaky")
+        .signals(rt)
+        .supervision(Supervision::Restart {
+            max: 10,
+            within: secs(60),
+        })
+        .spawn(move || {
+            starts2.fetch_add(1, Ordering::SeqCst);
+            Flaky {
+                seen: Arc::clone(&seen2),
+            }
+        })
+        .unwrap();
+    let steady = bus.subscribe(rt).unwrap();
+    for value in [1, -1, 2, -1, 3] {
+        sigcore::sigqueue(me(), rt, value).unwrap();
+        steady.recv_timeout(secs(10)).unwrap();
+    }
+    let deadline = Instant::now() + secs(10);
+    while seen.load(Ordering::SeqCst) < 5 && Instant::now() < deadline {
+        thread::sleep(ms(5));
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        5,
+        "the actor handles every event, panics or not"
+    );
+    assert_eq!(
+        starts.load(Ordering::SeqCst),
+        3,
+        "built once, then once per panic"
+    );
+    assert_eq!(flaky.stats().restarts, 2);
+    assert!(flaky.is_running());
+    let stats = bus.stats();
+    let mailbox = stats.mailbox(flaky.id()).unwrap();
+    assert_eq!((mailbox.kind, mailbox.restarts), (MailboxKind::Actor, 2));
+    flaky.stop();
+    assert_eq!(flaky.join(), Some(ActorExit::Stopped));
+}
+
+fn a_supervision_limit_and_escalation_end_cleanly() {
+    let rt = Signal::realtime(6).unwrap();
+    sigcore::block(rt.into()).unwrap();
+    let bus = Bus::new();
+    let seen = Arc::new(AtomicU32::new(0));
+    let s = Arc::clone(&seen);
+    let stopper = bus
+        .actor("stops")
+        .signals(rt)
+        .supervision(Supervision::Stop)
+        .spawn(move || Flaky {
+            seen: Arc::clone(&s),
+        })
+        .unwrap();
+    let s = Arc::clone(&seen);
+    let escalator = bus
+        .actor("escalates")
+        .signals(rt)
+        .supervision(Supervision::Escalate)
+        .spawn(move || Flaky {
+            seen: Arc::clone(&s),
+        })
+        .unwrap();
+    let bystander = bus.subscribe(rt).unwrap();
+    sigcore::sigqueue(me(), rt, -1).unwrap();
+    assert_eq!(stopper.join(), Some(ActorExit::Failed));
+    assert_eq!(escalator.join(), Some(ActorExit::Escalated));
+    // The escalation shuts the bus down: the bystander's mailbox closes.
+    let deadline = Instant::now() + secs(10);
+    while !bus.is_closed() && Instant::now() < deadline {
+        thread::sleep(ms(5));
+    }
+    assert!(bus.is_closed());
+    while bystander.recv_timeout(secs(10)).is_ok() {}
+    assert_eq!(bus.live_actors(), 0);
+    assert_eq!(sigcore::disposition(rt).unwrap(), Disposition::Default);
+}
+
+struct Worker {
+    ignore_notice: bool,
+}
+
+impl Actor for Worker {
+    type Msg = ();
+    fn handle_signal(&mut self, _: &mut Context<()>, _: SignalEvent) {}
+    fn on_shutdown(&mut self, ctx: &mut Context<()>, notice: &ShutdownNotice) {
+        println!("{} got the notice ({:?})", ctx.name(), notice.signal);
+        if !self.ignore_notice {
+            ctx.stop();
+        }
+    }
+    fn post_stop(&mut self, ctx: &mut Context<()>) {
+        println!("{} stopped", ctx.name());
+    }
+}
+
+/// The child for the shutdown scenarios: three actors and a coordinator.
+fn coordinated_child() {
+    sigcore::block([Signal::INT, Signal::TERM, Signal::USR1].into()).unwrap();
+    let stubborn = std::env::var("STUBBORN").is_ok();
+    let grace = ms(std::env::var("GRACE_MS").unwrap().parse().unwrap());
+    let bus = Bus::new();
+    for i in 0..3 {
+        bus.actor(format!("worker-{i}"))
+            .signals(Signal::USR1)
+            .spawn(move || Worker {
+                ignore_notice: stubborn && i == 0,
+            })
+            .unwrap();
+    }
+    let coordinator = bus.shutdown_coordinator(grace).unwrap();
+    let outcome = coordinator.wait();
+    println!(
+        "clean shutdown after {:?} in {:?}",
+        outcome.signal, outcome.took
+    );
+    assert_eq!(bus.live_actors(), 0);
+}
+
+/// Waits until `pid` has a handler installed for SIGTERM, i.e. serves it.
+fn wait_until_serving(pid: i32, signal: Signal) {
+    let deadline = Instant::now() + secs(10);
+    while Instant::now() < deadline {
+        if ProcSignals::of_process(pid).is_ok_and(|s| s.caught.contains(signal)) {
+            return;
+        }
+        thread::sleep(ms(2));
+    }
+    panic!("child {pid} never served {signal}");
+}
+
+fn graceful_shutdown_on_sigterm_joins_actors_and_exits_0() {
+    let child = sigtest::run_helper("_coordinated_child", &[("GRACE_MS", "5000".into())]);
+    wait_until_serving(child.pid(), Signal::TERM);
+    sigcore::kill(child.pid(), Signal::TERM).unwrap();
+    let (outcome, stdout, stderr) = child.wait(secs(20));
+    assert_eq!(outcome, WaitOutcome::Exited(0), "{stdout}{stderr}");
+    for i in 0..3 {
+        assert!(stdout.contains(&format!("worker-{i} stopped")), "{stdout}");
+    }
+    assert!(
+        stdout.contains("clean shutdown after Some(SIGTERM"),
+        "{stdout}"
+    );
+}
+
+fn a_second_sigterm_kills_the_process_by_sigterm() {
+    let child = sigtest::run_helper(
+        "_coordinated_child",
+        &[("GRACE_MS", "30000".into()), ("STUBBORN", "1".into())],
+    );
+    wait_until_serving(child.pid(), Signal::TERM);
+    sigcore::kill(child.pid(), Signal::TERM).unwrap();
+    thread::sleep(ms(300)); // let the first one be taken, so the two do not merge
+    sigcore::kill(child.pid(), Signal::TERM).unwrap();
+    let (outcome, stdout, stderr) = child.wait(secs(20));
+    assert_eq!(
+        outcome,
+        WaitOutcome::Signaled(libc::SIGTERM),
+        "{stdout}{stderr}"
+    );
+    assert!(stdout.contains("worker-0 got the notice"), "{stdout}");
+}
+
+fn the_grace_period_running_out_kills_by_the_first_signal() {
+    let child = sigtest::run_helper(
+        "_coordinated_child",
+        &[("GRACE_MS", "300".into()), ("STUBBORN", "1".into())],
+    );
+    wait_until_serving(child.pid(), Signal::INT);
+    sigcore::kill(child.pid(), Signal::INT).unwrap();
+    let (outcome, stdout, stderr) = child.wait(secs(20));
+    assert_eq!(
+        outcome,
+        WaitOutcome::Signaled(libc::SIGINT),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("worker-1 stopped"),
+        "the others stopped cleanly: {stdout}"
+    );
+}
+
+fn targeted_delivery_reaches_only_its_target() {
+    let bus = Bus::new();
+    let (tx, rx) = unbounded();
+    let actors: Vec<_> = (0..3)
+        .map(|i| {
+            let tx = tx.clone();
+            bus.actor(format!("actor-{i}"))
+                .signals(Signal::USR2)
+                .spawn_fn(move |ctx, event| tx.send((ctx.name().to_owned(), event)).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let sub = bus.subscribe(Signal::USR2).unwrap();
+    thread::Builder::new()
+        .name("sender".into())
+        .spawn({
+            let target = actors[1].clone();
+            move || target.signal(Signal::USR2).unwrap()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let (name, event) = rx.recv_timeout(secs(10)).unwrap();
+    assert_eq!(name, "actor-1");
+    assert_eq!(
+        event.origin,
+        Origin::Local {
+            sender: Some(Arc::from("sender"))
+        }
+    );
+    assert!(rx.recv_timeout(ms(200)).is_err(), "nobody else got it");
+    assert!(sub.try_recv().is_err());
+    bus.send_to(sub.id(), Signal::HUP).unwrap();
+    assert_eq!(sub.recv().unwrap().signal, Signal::HUP);
+    assert!(
+        sigcore::pending().unwrap().is_empty(),
+        "no process signal state touched"
+    );
+    let gone = sub.id();
+    drop(sub);
+    assert_eq!(
+        bus.send_to(gone, Signal::USR2),
+        Err(DeliverError::NoSuchTarget)
+    );
+    bus.shutdown();
+}
+
+/// Race a signal against the drop of the last subscription many times: it is
+/// either routed (and counted) or, once released, takes its default action,
+/// which ends this helper by SIGUSR1. Never lost.
+fn racing_child() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let bus = Bus::new();
+    for round in 0..300 {
+        let before = bus.stats().accepted(Signal::USR1);
+        let sub = bus.subscribe(Signal::USR1).unwrap();
+        let sender = thread::spawn(move || {
+            for _ in 0..(round % 7) * 50 {
+                std::hint::spin_loop();
+            }
+            sigcore::raise(Signal::USR1).unwrap();
+        });
+        drop(sub);
+        sender.join().unwrap();
+        // Still alive, so the signal was routed before the release: counted.
+        let deadline = Instant::now() + secs(5);
+        while bus.stats().accepted(Signal::USR1) == before {
+            assert!(Instant::now() < deadline, "round {round}: signal lost");
+            thread::sleep(ms(1));
+        }
+    }
+    println!("all 300 signals routed before release");
+}
+
+fn a_signal_racing_the_last_unsubscribe_is_never_lost() {
+    for _ in 0..5 {
+        let (outcome, stdout, stderr) = sigtest::run_helper("_racing_child", &[]).wait(secs(60));
+        let fine =
+            outcome == WaitOutcome::Exited(0) || outcome == WaitOutcome::Signaled(libc::SIGUSR1);
+        assert!(fine, "{outcome:?}\n{stdout}{stderr}");
+    }
+}
+
+fn nothing_arrives_after_unsubscribe_returns() {
+    let rt = Signal::realtime(7).unwrap();
+    sigcore::block(rt.into()).unwrap();
+    let bus = Bus::new();
+    let keep_served = bus.subscription(rt).capacity(100_000).open().unwrap();
+    let leaving = bus.subscription(rt).capacity(100_000).open().unwrap();
+    let raw = leaving.receiver().clone();
+    let storm = thread::spawn(move || {
+        for _ in 0..3000 {
+            while sigcore::sigqueue(me(), rt, 0).is_err() {
+                thread::yield_now();
+            }
+        }
+    });
+    thread::sleep(ms(5));
+    leaving.unsubscribe();
+    let frozen = raw.len();
+    storm.join().unwrap();
+    let mut seen = 0;
+    while seen < 3000 {
+        keep_served
+            .recv_timeout(secs(10))
+            .expect("storm events keep coming");
+        seen += 1;
+    }
+    assert_eq!(
+        raw.len(),
+        frozen,
+        "an event arrived after unsubscribe returned"
+    );
+}
+
+fn shutdown_leaves_mask_and_dispositions_as_found() {
+    let mask_before = sigcore::thread_mask().unwrap();
+    let set = SignalSet::from([Signal::USR1, Signal::HUP, Signal::TERM]);
+    let bus = Bus::new();
+    let sub = bus.subscribe(set).unwrap();
+    let actor = bus
+        .actor("a")
+        .signals(Signal::USR1)
+        .spawn_fn(|_, _| {})
+        .unwrap();
+    let reader = thread::spawn(move || sub.recv());
+    assert!(sigcore::thread_mask()
+        .unwrap()
+        .is_subset(mask_before.union(set)));
+    bus.shutdown();
+    assert!(
+        reader.join().unwrap().is_err(),
+        "a blocked recv wakes with an error"
+    );
+    assert!(!actor.is_running());
+    assert_eq!(sigcore::thread_mask().unwrap(), mask_before);
+    for signal in set {
+        assert_eq!(
+            sigcore::disposition(signal).unwrap(),
+            Disposition::Default,
+            "{signal}"
+        );
+    }
+    assert!(bus.subscribe(Signal::USR1).is_err());
+    let names: Vec<_> = ProcSignals::of_threads(me())
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(
+        !names.iter().any(|n| n == "sigcore-waiter" || n == "a"),
+        "{names:?}"
+    );
+}
+
+/// A `tgkill` (what libc `raise` does inside the actor) aimed at an actor's thread
+/// is not stranded: the actor takes it, origin `tkill`.
+fn a_thread_directed_signal_to_an_actor_is_delivered() {
+    sigcore::block(Signal::USR2.into()).unwrap();
+    let bus = Bus::new();
+    let (tx, rx) = unbounded();
+    let actor = bus
+        .actor("target")
+        .signals(Signal::USR2)
+        .spawn_fn(move |_, event| tx.send(event).unwrap())
+        .unwrap();
+    let deadline = Instant::now() + secs(5);
+    while actor.tid() == 0 && Instant::now() < deadline {
+        thread::sleep(ms(1));
+    }
+    tgkill(actor.tid(), Signal::USR2);
+    let event = rx
+        .recv_timeout(secs(10))
+        .expect("the stranded signal reaches the actor");
+    assert_eq!(
+        event.origin,
+        Origin::Tkill {
+            pid: me(),
+            uid: sigcore::current_uid()
+        }
+    );
+    assert!(rx.recv_timeout(ms(100)).is_err());
+    bus.shutdown();
+}
+
+fn routes_and_stats_describe_the_bus() {
+    let bus = Bus::new();
+    let usr1 = bus.subscription(Signal::USR1).name("one").open().unwrap();
+    let _both = bus
+        .subscription([Signal::USR1, Signal::HUP])
+        .name("both")
+        .open()
+        .unwrap();
+    let routes = bus.routes();
+    assert_eq!(routes.len(), 2);
+    assert_eq!(routes[0].signal, Signal::HUP);
+    let names: Vec<&str> = routes[1].listeners.iter().map(|l| &*l.name).collect();
+    assert_eq!(names, ["one", "both"]);
+    sigcore::raise(Signal::USR1).unwrap();
+    usr1.recv_timeout(secs(10)).unwrap();
+    let stats = bus.stats();
+    assert_eq!(stats.accepted(Signal::USR1), 1);
+    assert_eq!(stats.mailbox(usr1.id()).unwrap().delivered, 1);
+    assert_eq!(stats.mailboxes.len(), 2);
+}
+
+fn forbidden_signals_are_refused() {
+    let bus = Bus::new();
+    for signal in [Signal::KILL, Signal::STOP, Signal::SEGV] {
+        let err = bus.subscribe(signal).unwrap_err();
+        assert!(err.to_string().contains("cannot handle"), "{err}");
+    }
+    assert!(bus.routes().is_empty());
+}
+
+fn main() {
+    sigtest::run(&[
+        scenario!(four_workers_all_receive_one_kill),
+        scenario!(a_worker_selects_between_signals_and_work),
+        scenario!(unsubscribing_restores_the_default_action),
+        Scenario::new("_subscribe_drop_raise", subscribe_drop_raise).helper(),
+        scenario!(a_stalled_subscriber_does_not_delay_a_healthy_one),
+        scenario!(overflow_policies_with_real_signals),
+        scenario!(a_sender_filter_refuses_another_uid),
+        Scenario::new("_send_as_nobody", send_as_nobody).helper(),
+        scenario!(a_panicking_actor_is_restarted_and_keeps_receiving),
+        scenario!(a_supervision_limit_and_escalation_end_cleanly),
+        scenario!(graceful_shutdown_on_sigterm_joins_actors_and_exits_0),
+        scenario!(a_second_sigterm_kills_the_process_by_sigterm),
+        scenario!(the_grace_period_running_out_kills_by_the_first_signal),
+        Scenario::new("_coordinated_child", coordinated_child).helper(),
+        scenario!(targeted_delivery_reaches_only_its_target),
+        scenario!(a_signal_racing_the_last_unsubscribe_is_never_lost),
+        Scenario::new("_racing_child", racing_child).helper(),
+        scenario!(nothing_arrives_after_unsubscribe_returns),
+        scenario!(shutdown_leaves_mask_and_dispositions_as_found),
+        scenario!(a_thread_directed_signal_to_an_actor_is_delivered),
+        scenario!(routes_and_stats_describe_the_bus),
+        scenario!(forbidden_signals_are_refused),
+    ]);
+}
