@@ -1,0 +1,1 @@
+//! Dispatch-latency benchmarks (work in progress).
