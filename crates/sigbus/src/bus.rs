@@ -278,12 +278,21 @@ impl Bus {
     /// ```
     pub fn shutdown(&self) {
         let first = !self.inner.closed.swap(true, Ordering::SeqCst);
-        let (actors, registration, blocked) = {
+        let me = ThreadHandle::current().tid();
+        let (actors, registration, mine) = {
             let mut control = self.inner.lock();
+            // Only this thread's mask can be restored from here; other threads'
+            // records stay for their own call to shutdown.
+            let mine = control
+                .blocked
+                .iter()
+                .filter(|(tid, _)| *tid == me)
+                .fold(SignalSet::empty(), |all, (_, set)| all.union(*set));
+            control.blocked.retain(|(tid, _)| *tid != me);
             (
                 std::mem::take(&mut control.actors),
                 control.registration.take(),
-                std::mem::take(&mut control.blocked),
+                mine,
             )
         };
         for actor in &actors {
@@ -298,11 +307,6 @@ impl Bus {
             control.registry.clear();
             self.inner.router.publish(Registry::new());
         }
-        let me = ThreadHandle::current().tid();
-        let mine = blocked
-            .iter()
-            .filter(|(tid, _)| *tid == me)
-            .fold(SignalSet::empty(), |all, (_, set)| all.union(*set));
         if !mine.is_empty() {
             let _ = sigcore::unblock(mine);
         }

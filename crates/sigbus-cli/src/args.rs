@@ -1,0 +1,132 @@
+use clap::{Args, Parser, Subcommand};
+use sigcore::Signal;
+
+/// Unix signals from any thread: watch them arrive, send them, list them, and see
+/// how any process handles them.
+#[derive(Parser, Debug)]
+#[command(name = "sigbus", version, about, long_about = None)]
+#[command(
+    after_help = "Logging: set RUST_LOG=debug (or trace) to see sigcore/sigbus internals on stderr.\n\
+Exit codes: 0 success, 1 the command failed (no such process, permission denied), 2 bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List every valid signal of this system: number, name, default action,
+    /// whether it can be caught, description (`kill -l` plus `strsignal`).
+    List(ListArgs),
+    /// Print this process's pid, then report every signal it receives, once per
+    /// worker thread, until --count, --timeout or Ctrl-C.
+    Watch(WatchArgs),
+    /// Send a signal to processes: kill(2), sigqueue(3) with --value, or
+    /// pidfd_send_signal(2) with --pidfd.
+    Send(SendArgs),
+    /// Show how a process (and with --threads each of its threads) handles each
+    /// signal: blocked, ignored, caught, pending. Python's getsignal for any process.
+    Inspect(InspectArgs),
+    /// A few-second tour: worker threads get SIGUSR1, SIGHUP reloads a config, an
+    /// interval timer ticks, a sigqueue payload and a child's exit arrive, a
+    /// targeted event reaches one actor, and SIGTERM shuts everything down.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// One JSON object per line: number, name, description, default_action,
+    /// catchable, waitable.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Signals to watch: names (USR1, SIGUSR1, usr1), numbers (10) or RTMIN+N.
+    #[arg(value_name = "SIGNAL", default_values = ["USR1", "USR2", "HUP"], value_parser = parse_signal)]
+    pub signals: Vec<Signal>,
+    /// Worker threads, each subscribed to every watched signal.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub workers: u32,
+    /// Stop after each worker has seen this many events.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+    /// One JSON object per line: {"pid":N} first, then seq, signal, number,
+    /// origin, pid, uid, value, worker per event, then {"summary":{...}}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// The signal: a name (USR1, SIGTERM), a number, or RTMIN+N.
+    #[arg(value_name = "SIGNAL", value_parser = parse_signal)]
+    pub signal: Signal,
+    /// Target process ids (positive; process groups are not reachable from here).
+    #[arg(value_name = "PID", required = true, allow_negative_numbers = true, value_parser = parse_pid)]
+    pub pids: Vec<i32>,
+    /// Send with sigqueue(3) carrying this integer payload.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        conflicts_with = "pidfd"
+    )]
+    pub value: Option<i32>,
+    /// Send through a pidfd (pidfd_open + pidfd_send_signal), immune to pid reuse.
+    #[arg(long)]
+    pub pidfd: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The process to inspect.
+    #[arg(value_name = "PID", allow_negative_numbers = true, value_parser = parse_pid)]
+    pub pid: i32,
+    /// Also show each thread (its own mask and thread-directed pending signals).
+    #[arg(long)]
+    pub threads: bool,
+    /// List every signal, not only those with something to show.
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON object per process or thread: pid, tid, name, blocked, ignored,
+    /// caught, pending, shared_pending (lists of signal names).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Worker actors to start.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: u32,
+}
+
+fn parse_signal(text: &str) -> Result<Signal, String> {
+    let signal: Signal = text.parse().map_err(|e: sigcore::Error| e.to_string())?;
+    Ok(signal)
+}
+
+fn parse_pid(text: &str) -> Result<i32, String> {
+    match text.parse::<i64>() {
+        Ok(pid) if pid > 0 && pid <= i64::from(i32::MAX) => Ok(pid as i32),
+        Ok(pid) if pid <= 0 => Err(format!(
+            "refusing pid {pid}: 0 and negative pids reach process groups or every process"
+        )),
+        _ => Err(format!("bad pid {text:?}: expected a positive process id")),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 1e9 => Ok(secs),
+        _ => Err(format!(
+            "bad timeout {text:?}: expected a positive number of seconds"
+        )),
+    }
+}

@@ -1,0 +1,5 @@
+pub mod demo;
+pub mod inspect;
+pub mod list;
+pub mod send;
+pub mod watch;

@@ -1,0 +1,151 @@
+use std::time::Duration;
+
+use crossbeam_channel::{after, never, select, unbounded, Sender};
+use serde_json::{json, Map, Value};
+use sigbus::{Actor, Bus, Context};
+use sigcore::{Signal, SignalEvent, SignalSet};
+
+use crate::args::WatchArgs;
+use crate::error::CliError;
+use crate::output;
+
+/// How long workers get to finish after the first Ctrl-C before the second
+/// signal (or this deadline) ends the process by SIGINT/SIGTERM.
+const GRACE: Duration = Duration::from_secs(5);
+
+pub fn run(args: &WatchArgs) -> Result<(), CliError> {
+    let watched: SignalSet = args.signals.iter().copied().collect();
+    for signal in watched {
+        signal.check_waitable()?;
+    }
+    // Before any thread exists: block what we watch and the shutdown signals.
+    sigcore::block(watched.union([Signal::INT, Signal::TERM].into()))?;
+    let pid = std::process::id();
+    if args.json {
+        output::json(&json!({ "pid": pid }));
+    } else {
+        output::line(&format!("pid {pid}"));
+        output::line(&format!(
+            "watching {watched} with {} worker(s); try: kill -USR1 {pid}, or kill -q 42 -s USR1 {pid}",
+            args.workers
+        ));
+    }
+
+    let bus = Bus::new();
+    let (done, finished) = unbounded();
+    let workers = (1..=args.workers)
+        .map(|i| {
+            let done = done.clone();
+            let (limit, json) = (args.count, args.json);
+            bus.actor(format!("worker-{i}"))
+                .signals(watched)
+                .capacity(4096)
+                .spawn(move || Watcher {
+                    limit,
+                    seen: 0,
+                    json,
+                    done: done.clone(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let coordinator = bus.shutdown_coordinator(GRACE)?;
+
+    let timeout = args
+        .timeout
+        .map(|secs| after(Duration::from_secs_f64(secs)))
+        .unwrap_or_else(never);
+    let mut running = workers.len();
+    while running > 0 {
+        select! {
+            recv(finished) -> _ => running -= 1,
+            recv(timeout) -> _ => {
+                for worker in &workers {
+                    worker.stop();
+                }
+            }
+        }
+    }
+    let stats = bus.stats();
+    bus.shutdown();
+    drop(coordinator);
+
+    if args.json {
+        let counts: Map<String, Value> = watched
+            .iter()
+            .map(|s| (s.name().to_owned(), stats.accepted(s).into()))
+            .collect();
+        output::json(&json!({ "summary": counts }));
+    } else {
+        let counts: Vec<String> = watched
+            .iter()
+            .map(|s| format!("{} {}", s.name(), stats.accepted(s)))
+            .collect();
+        output::line(&format!("summary: {}", counts.join(", ")));
+    }
+    Ok(())
+}
+
+/// One worker: prints each event with its own thread name, stops after `limit`.
+struct Watcher {
+    limit: Option<u64>,
+    seen: u64,
+    json: bool,
+    done: Sender<()>,
+}
+
+impl Actor for Watcher {
+    type Msg = ();
+
+    fn handle_signal(&mut self, ctx: &mut Context<()>, event: SignalEvent) {
+        let printed = if self.json {
+            output::json(&event_json(&event, ctx.name()))
+        } else {
+            output::line(&event_line(&event, ctx.name()))
+        };
+        self.seen += 1;
+        if !printed || self.limit.is_some_and(|limit| self.seen >= limit) {
+            ctx.stop();
+        }
+    }
+
+    fn post_stop(&mut self, _: &mut Context<()>) {
+        let _ = self.done.send(());
+    }
+}
+
+pub fn event_json(event: &SignalEvent, worker: &str) -> Value {
+    json!({
+        "seq": event.seq,
+        "signal": event.signal.name(),
+        "number": event.signal.number(),
+        "origin": event.origin.kind(),
+        "pid": event.origin.pid(),
+        "uid": event.origin.uid(),
+        "value": event.origin.value(),
+        "worker": worker,
+    })
+}
+
+pub fn event_line(event: &SignalEvent, worker: &str) -> String {
+    let mut text = format!(
+        "seq={} signal={}({}) origin={}",
+        event.seq,
+        event.signal.name(),
+        event.signal.number(),
+        event.origin.kind()
+    );
+    if let Some(pid) = event.origin.pid() {
+        text.push_str(&format!(" pid={pid}"));
+    }
+    if let Some(uid) = event.origin.uid() {
+        text.push_str(&format!(" uid={uid}"));
+    }
+    if let Some(value) = event.origin.value() {
+        text.push_str(&format!(" value={value}"));
+    }
+    if let sigcore::Origin::Child { status, .. } = event.origin {
+        text.push_str(&format!(" status=\"{status}\""));
+    }
+    text.push_str(&format!(" worker={worker}"));
+    text
+}
