@@ -390,7 +390,7 @@ impl Inner {
     ) -> Result<(), BusError> {
         // Block in the calling thread even for signals already served: this thread
         // (and those it spawns) must not take the signal's disposition.
-        let previous = sigcore::block(wanted)?;
+        let previous = sigcore::block_while_served(wanted)?;
         let blocked_now = wanted.difference(previous);
         if !blocked_now.is_empty() {
             control

@@ -15,9 +15,15 @@ fn io(call: &'static str) -> impl FnOnce(std::io::Error) -> Error {
 ///
 /// Make it the first thing `main` does, before any thread exists: threads inherit
 /// their creator's mask, so every thread spawned afterwards blocks the set too and
-/// the kernel keeps those signals pending for the waiter. (`Registration::new` and
-/// `Signals::new` call it for their set as well, but by then other threads may
-/// already exist.) Returns the previous mask.
+/// the kernel keeps those signals pending for the waiter. Returns the previous
+/// mask.
+///
+/// A block made here is yours: when sigcore stops serving one of these signals it
+/// restores the disposition but leaves the signal blocked, so instances that
+/// arrive stay pending until something serves the signal again (or you
+/// [`unblock`] it). Registrations block their set too when nothing did; such
+/// blocks are sigcore's, and on release the signal's default action comes back
+/// at once (see [`block_while_served`]).
 ///
 /// Children inherit a blocked mask across `exec`: spawn them with
 /// [`crate::CommandExt::reset_signals`] so they die on SIGTERM like normal programs.
@@ -41,7 +47,36 @@ pub fn block(set: SignalSet) -> Result<SignalSet> {
         signal.check_waitable()?;
     }
     let previous = sys::thread_block(set).map_err(io("pthread_sigmask"))?;
-    waiter::record_blocked(set.difference(previous));
+    waiter::record_explicit_block(set, true);
+    Ok(previous)
+}
+
+/// Blocks `set` in the calling thread on behalf of serving it, as
+/// [`crate::Registration::new`] does: sigcore counts this block as its own
+/// change, so once the signal is released its default action happens again even
+/// though this thread still blocks it. Returns the previous mask. Routers built on
+/// sigcore (such as `sigbus`) call it for threads that subscribe.
+///
+/// # Errors
+///
+/// As for [`block`].
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::Signal;
+///
+/// let before = sigcore::block_while_served(Signal::WINCH.into())?;
+/// assert!(!before.contains(Signal::WINCH));
+/// assert!(sigcore::thread_mask()?.contains(Signal::WINCH));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn block_while_served(set: SignalSet) -> Result<SignalSet> {
+    for signal in set {
+        signal.check_waitable()?;
+    }
+    let previous = sys::thread_block(set).map_err(io("pthread_sigmask"))?;
+    waiter::record_blocked_while_served(set.difference(previous));
     Ok(previous)
 }
 
@@ -63,6 +98,7 @@ pub fn block(set: SignalSet) -> Result<SignalSet> {
 /// ```
 pub fn unblock(set: SignalSet) -> Result<SignalSet> {
     let previous = sys::thread_unblock(set).map_err(io("pthread_sigmask"))?;
+    waiter::record_explicit_block(set, false);
     // An idle waiter kept only to take a released signal's default action can go
     // now that this thread takes it.
     if !set.intersection(previous).is_empty() {

@@ -71,11 +71,19 @@
 //! # Releasing a signal
 //!
 //! Dropping the last [`Registration`] (or [`Signals`]) that holds a signal puts its
-//! previous disposition back (Go's `signal.Reset`). Since your threads still block
-//! it, the waiter unblocks it in its own thread so the default action happens again
-//! (a program that stops listening to SIGINT dies on Ctrl-C again). When nothing is
-//! registered the waiter exits, unless every other thread blocks a released signal;
-//! then it stays, idle, to take that signal's default action.
+//! previous disposition back (Go's `signal.Reset`). What happens to the mask
+//! depends on who blocked the signal:
+//!
+//! - blocked by a registration (nothing had blocked it): that was sigcore's change,
+//!   so the default action comes back at once: the waiter unblocks the signal in
+//!   its own thread, and a program that stops listening to SIGINT dies on Ctrl-C
+//!   again. When nothing is registered the waiter exits, unless every other thread
+//!   still blocks such a signal; then it stays, idle, to take its default action,
+//!   until some thread [`unblock`]s it;
+//! - blocked by you with [`block`] (the start-up call): your choice stands. The
+//!   signal stays blocked, so instances that arrive wait, pending, for the next
+//!   registration (a bus can stop and start again without losing or dying of
+//!   them). [`unblock`] it to get the default action back.
 //!
 //! # Caveats
 //!
@@ -118,8 +126,8 @@ mod waiter;
 pub use crate::{
     command::CommandExt,
     control::{
-        block, disposition, exit_by_signal, ignore, pending, set_default, spawn_blocked,
-        thread_mask, unblock, wait, Disposition,
+        block, block_while_served, disposition, exit_by_signal, ignore, pending, set_default,
+        spawn_blocked, thread_mask, unblock, wait, Disposition,
     },
     error::{Error, Result},
     event::{ChildStatus, Origin, SignalEvent},

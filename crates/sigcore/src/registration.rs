@@ -44,8 +44,9 @@ pub struct Registration {
 impl Registration {
     /// Starts serving `set` and hands each event to `sink`.
     ///
-    /// Blocks `set` in the calling thread first (call it from `main` before
-    /// spawning threads, or call [`crate::block`] there), starts the waiter thread
+    /// Blocks `set` in the calling thread first ([`crate::block_while_served`];
+    /// better still, call [`crate::block`] at the top of `main` before spawning
+    /// threads), starts the waiter thread
     /// if none runs, and returns once the signals are armed: a signal sent after
     /// this returns is delivered.
     ///
@@ -59,7 +60,7 @@ impl Registration {
     /// **Process-wide:** the signals' dispositions change for the whole process
     /// until the last registration holding them is dropped.
     pub fn new(set: SignalSet, sink: impl Sink) -> Result<Registration> {
-        control::block(set)?;
+        control::block_while_served(set)?;
         let (id, newly) = waiter::register(set, Arc::new(sink))?;
         waiter::warn_unblocked_threads(newly);
         Ok(Registration { id, set })
@@ -76,7 +77,7 @@ impl Registration {
     ///
     /// As for [`Registration::new`]; on error the registration is unchanged.
     pub fn add(&mut self, set: SignalSet) -> Result<()> {
-        control::block(set)?;
+        control::block_while_served(set)?;
         let newly = waiter::change(self.id, set, SignalSet::empty())?;
         self.set = self.set.union(set);
         waiter::warn_unblocked_threads(newly);

@@ -40,8 +40,10 @@ pub(crate) type SinkRef = Arc<dyn Sink>;
 
 /// Signals currently served (armed) by the waiter.
 static ARMED: AtomicU64 = AtomicU64::new(0);
-/// Signals sigcore added to some thread's mask through [`crate::block`].
-static BLOCKED_BY_SIGCORE: AtomicU64 = AtomicU64::new(0);
+/// Signals a registration blocked in some thread (sigcore's own change).
+static BLOCKED_WHILE_SERVED: AtomicU64 = AtomicU64::new(0);
+/// Signals blocked with [`crate::block`]: the program's choice, kept on release.
+static BLOCKED_EXPLICITLY: AtomicU64 = AtomicU64::new(0);
 /// Armed signals whose replaced disposition was SIG_IGN (to restore in children).
 static ORIGINALLY_IGNORED: AtomicU64 = AtomicU64::new(0);
 /// Kernel id of the waiter thread, 0 when none runs.
@@ -57,13 +59,33 @@ pub(crate) fn armed() -> SignalSet {
     SignalSet::from_bits(ARMED.load(Ordering::SeqCst))
 }
 
-/// Signals sigcore (or its safety net) has blocked in some thread.
+/// Signals blocked in some thread through sigcore, for whatever reason: what a
+/// child should get unblocked.
 pub(crate) fn blocked_by_sigcore() -> SignalSet {
-    SignalSet::from_bits(BLOCKED_BY_SIGCORE.load(Ordering::SeqCst) | sys::net_blocked())
+    SignalSet::from_bits(
+        BLOCKED_WHILE_SERVED.load(Ordering::SeqCst)
+            | BLOCKED_EXPLICITLY.load(Ordering::SeqCst)
+            | sys::net_blocked(),
+    )
 }
 
-pub(crate) fn record_blocked(set: SignalSet) {
-    BLOCKED_BY_SIGCORE.fetch_or(set.bits(), Ordering::SeqCst);
+/// Signals whose blocking sigcore undoes on release (by leaving the waiter
+/// unblocked): blocked for serving, not by an explicit [`crate::block`].
+fn blocked_for_serving_only() -> SignalSet {
+    let implicit = BLOCKED_WHILE_SERVED.load(Ordering::SeqCst) | sys::net_blocked();
+    SignalSet::from_bits(implicit & !BLOCKED_EXPLICITLY.load(Ordering::SeqCst))
+}
+
+pub(crate) fn record_blocked_while_served(set: SignalSet) {
+    BLOCKED_WHILE_SERVED.fetch_or(set.bits(), Ordering::SeqCst);
+}
+
+pub(crate) fn record_explicit_block(set: SignalSet, blocked: bool) {
+    if blocked {
+        BLOCKED_EXPLICITLY.fetch_or(set.bits(), Ordering::SeqCst);
+    } else {
+        BLOCKED_EXPLICITLY.fetch_and(!set.bits(), Ordering::SeqCst);
+    }
 }
 
 pub(crate) fn originally_ignored() -> SignalSet {
@@ -477,7 +499,8 @@ impl Waiter {
         }
         ORIGINALLY_IGNORED.fetch_and(!SignalSet::from(signal).bits(), Ordering::SeqCst);
         // A pending instance now meets the restored disposition here.
-        if blocked_by_sigcore().contains(signal) && sys::thread_unblock(signal.into()).is_ok() {
+        if blocked_for_serving_only().contains(signal) && sys::thread_unblock(signal.into()).is_ok()
+        {
             self.released.insert(signal);
         }
         debug!("sigcore: released {signal}");

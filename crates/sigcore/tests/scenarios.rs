@@ -244,6 +244,43 @@ fn standard_signals_coalesce_while_pending() {
     );
 }
 
+/// Fact 5: SIGCHLD coalesces like any standard signal: three children that end
+/// while it is blocked and unserved make one pending SIGCHLD, one event.
+fn sigchld_coalesces_so_reapers_must_loop() {
+    sigcore::block(Signal::CHLD.into()).unwrap();
+    let mut children: Vec<_> = (0..3)
+        .map(|code| {
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("exit {code}"))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Wait until all three are zombies (ended, not reaped).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for child in &children {
+        let stat = format!("/proc/{}/stat", child.id());
+        while !std::fs::read_to_string(&stat).unwrap().contains(") Z ") {
+            assert!(std::time::Instant::now() < deadline, "child never ended");
+            thread::sleep(ms(1));
+        }
+    }
+    let signals = Signals::new(Signal::CHLD.into()).unwrap();
+    let event = recv(&signals);
+    assert!(matches!(event.origin, Origin::Child { .. }), "{event}");
+    assert!(
+        signals.recv_timeout(ms(200)).is_err(),
+        "three exits, one SIGCHLD"
+    );
+    for child in &mut children {
+        assert!(
+            child.try_wait().unwrap().is_some(),
+            "every child can be reaped"
+        );
+    }
+}
+
 /// Fact 4: real-time signals queue, same number in FIFO order, lower numbers first.
 fn realtime_signals_queue_in_order() {
     let low = Signal::realtime(1).unwrap();
@@ -408,7 +445,8 @@ fn released_signal_kills_again() {
 }
 
 fn release_then_raise() {
-    sigcore::block(Signal::USR1.into()).unwrap();
+    // No explicit `sigcore::block`: the registration blocks SIGUSR1 in main on
+    // its own, so releasing it undoes that and the default action comes back.
     let signals = Signals::new(Signal::USR1.into()).unwrap();
     assert_eq!(
         sigcore::disposition(Signal::USR1).unwrap(),
@@ -421,9 +459,32 @@ fn release_then_raise() {
     );
     // main still blocks SIGUSR1; the waiter stays to take the default action.
     assert!(sigcore::thread_mask().unwrap().contains(Signal::USR1));
+    assert!(thread_names().iter().any(|n| n == "sigcore-waiter"));
     sigcore::raise(Signal::USR1).unwrap();
     thread::sleep(Duration::from_secs(10));
     println!("still alive: the released signal did not take its default action");
+}
+
+/// A signal blocked with the start-up call stays blocked after its release:
+/// instances that arrive meanwhile wait for the next registration instead of
+/// killing the process.
+fn explicitly_blocked_signal_waits_for_the_next_registration() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    for round in 0..20 {
+        let signals = Signals::new(Signal::USR1.into()).unwrap();
+        sigcore::raise(Signal::USR1).unwrap();
+        assert_eq!(recv(&signals).signal, Signal::USR1, "round {round}");
+        drop(signals);
+        assert_eq!(
+            sigcore::disposition(Signal::USR1).unwrap(),
+            Disposition::Default
+        );
+        sigcore::raise(Signal::USR1).unwrap(); // released: stays pending
+        assert!(sigcore::pending().unwrap().contains(Signal::USR1));
+        let next = Signals::new(Signal::USR1.into()).unwrap();
+        assert_eq!(recv(&next).origin.pid(), Some(me()), "round {round}");
+    }
+    assert!(!thread_names().iter().any(|n| n == "sigcore-waiter"));
 }
 
 /// A disposition that was SIG_IGN before sigcore served the signal is SIG_IGN again.
@@ -617,8 +678,7 @@ fn ignoring_discards_a_pending_signal() {
 /// While every thread blocks a released signal the waiter stays to take its
 /// default action; once main unblocks it, the idle waiter goes.
 fn idle_waiter_leaves_when_main_unblocks() {
-    sigcore::block(Signal::USR2.into()).unwrap();
-    drop(Signals::new(Signal::USR2.into()).unwrap());
+    drop(Signals::new(Signal::USR2.into()).unwrap()); // blocks in main on its own
     assert!(thread_names().iter().any(|n| n == "sigcore-waiter"));
     sigcore::unblock(Signal::USR2.into()).unwrap();
     assert!(
@@ -654,10 +714,12 @@ fn main() {
         scenario!(timer_arguments_are_checked),
         scenario!(standard_signals_coalesce_while_pending),
         scenario!(realtime_signals_queue_in_order),
+        scenario!(sigchld_coalesces_so_reapers_must_loop),
         scenario!(unblocked_thread_does_not_kill_the_process_or_lose_the_event),
         scenario!(stray_and_queued_realtime_signals_all_arrive),
         scenario!(released_signal_kills_again),
         Scenario::new("_release_then_raise", release_then_raise).helper(),
+        scenario!(explicitly_blocked_signal_waits_for_the_next_registration),
         scenario!(release_restores_a_previous_ignore),
         scenario!(closing_stops_the_waiter_and_wakes_readers),
         scenario!(idle_waiter_leaves_when_main_unblocks),
