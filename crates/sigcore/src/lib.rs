@@ -131,7 +131,7 @@ pub use crate::{
     },
     error::{Error, Result},
     event::{ChildStatus, Origin, SignalEvent},
-    procfs::ProcSignals,
+    procfs::{stranded, ProcSignals, Stranded},
     registration::Registration,
     send::{
         current_uid, kill, kill_process_group, process_exists, raise, sigqueue, Pidfd, ThreadHandle,

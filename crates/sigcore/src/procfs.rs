@@ -110,6 +110,57 @@ impl ProcSignals {
     }
 }
 
+/// A thread of this process holding thread-directed signals that sigcore serves
+/// but no waiter can take (see [`stranded`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stranded {
+    /// The thread's kernel id.
+    pub tid: i32,
+    /// The thread's name.
+    pub name: String,
+    /// The served signals pending for that thread only.
+    pub signals: SignalSet,
+}
+
+/// Finds thread-directed signals stranded in this process: served signals sent
+/// with `tgkill`/`pthread_kill`/libc `raise` to a thread that blocks them, where
+/// only that thread can take them ([`crate::wait`]). Each one found is logged as
+/// a warning. Reads `/proc/self/task/*/status`, so call it from a health check,
+/// not a hot loop.
+///
+/// # Errors
+///
+/// Any error reading `/proc`.
+///
+/// # Examples
+///
+/// ```
+/// assert!(sigcore::stranded()?.is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn stranded() -> io::Result<Vec<Stranded>> {
+    let served = crate::waiter::armed();
+    let found: Vec<Stranded> = ProcSignals::of_threads(std::process::id() as i32)?
+        .into_iter()
+        .filter(|t| !t.thread_pending.intersection(served).is_empty())
+        .map(|t| Stranded {
+            tid: t.pid,
+            signals: t.thread_pending.intersection(served),
+            name: t.name,
+        })
+        .collect();
+    for s in &found {
+        log::warn!(
+            "sigcore: {} pending for thread {} ({}) only, which blocks it; only that thread \
+             can take it (sigcore::wait)",
+            s.signals,
+            s.tid,
+            s.name
+        );
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

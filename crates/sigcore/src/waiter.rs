@@ -118,6 +118,8 @@ enum Command {
 }
 
 struct Service {
+    /// The process that started it: a forked child must not talk to it.
+    pid: i32,
     commands: Sender<Command>,
     wake: Arc<EventFd>,
     thread: JoinHandle<()>,
@@ -125,11 +127,35 @@ struct Service {
 
 static SERVICE: Mutex<Option<Service>> = Mutex::new(None);
 
+/// Per signal, the disposition sigcore replaced when it started serving it. Kept
+/// outside the waiter so that a forked child's new waiter restores the original,
+/// not the parent's safety-net handler.
+static SAVED: Mutex<Vec<Option<SavedAction>>> = Mutex::new(Vec::new());
+
+fn saved() -> MutexGuard<'static, Vec<Option<SavedAction>>> {
+    let mut saved = SAVED.lock().unwrap_or_else(|p| p.into_inner());
+    if saved.is_empty() {
+        saved.resize(Signal::rtmax().number() as usize + 1, None);
+    }
+    saved
+}
+
 fn service() -> MutexGuard<'static, Option<Service>> {
     // A panic while holding the lock cannot leave the Option half-written.
-    SERVICE
+    let mut guard = SERVICE
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if guard.as_ref().is_some_and(|s| s.pid != sys::getpid()) {
+        // This is the child of a fork without exec: the waiter thread stayed in
+        // the parent. Forget it (its thread handle means nothing here) and start
+        // afresh on the next registration; dispositions saved by the parent stay
+        // in SAVED, so releases still restore the originals.
+        debug!("sigcore: forked child; the parent's waiter is not here");
+        std::mem::forget(guard.take());
+        WAITER_TID.store(0, Ordering::SeqCst);
+        sys::set_wake_fd(-1);
+    }
+    guard
 }
 
 impl Service {
@@ -156,6 +182,7 @@ impl Service {
         sys::set_wake_fd(std::os::fd::AsRawFd::as_raw_fd(&*wake));
         debug!("sigcore: waiter thread started (tid {tid})");
         Ok(Service {
+            pid: sys::getpid(),
             commands,
             wake,
             thread,
@@ -285,7 +312,6 @@ struct Waiter {
     /// Per signal number, the sinks to call, in registration order.
     routes: Vec<Vec<SinkRef>>,
     armed: SignalSet,
-    saved: Vec<Option<SavedAction>>,
     /// Released signals this thread unblocked so that their default action (or the
     /// restored handler) runs again even though the other threads block them.
     released: SignalSet,
@@ -301,7 +327,6 @@ impl Waiter {
             registrations: Vec::new(),
             routes: vec![Vec::new(); slots],
             armed: SignalSet::empty(),
-            saved: vec![None; slots],
             released: SignalSet::empty(),
         }
     }
@@ -316,15 +341,17 @@ impl Waiter {
                     (true, true)
                 }
             };
-            if signals_ready {
-                self.read_signals(&mut batch);
-            }
+            // Safety-net records first: they were caught before the wake-up, so
+            // most of the time they are older than what the signalfd holds.
             if woken {
                 self.wake.drain();
                 self.drain_safety_net();
                 if !self.run_commands() {
                     break;
                 }
+            }
+            if signals_ready {
+                self.read_signals(&mut batch);
             }
         }
         for signal in self.armed {
@@ -469,11 +496,17 @@ impl Waiter {
     }
 
     fn arm(&mut self, signal: Signal) -> Result<()> {
-        let saved = sys::install_net_handler(signal).map_err(|e| Error::io("sigaction", e))?;
-        if saved.kind() == sys::RawDisposition::Ignore {
-            ORIGINALLY_IGNORED.fetch_or(SignalSet::from(signal).bits(), Ordering::SeqCst);
+        let replaced = sys::install_net_handler(signal).map_err(|e| Error::io("sigaction", e))?;
+        let mut saved = saved();
+        let slot = &mut saved[signal.number() as usize];
+        // Already set: a forked child re-arming what its parent served, whose
+        // current handler is sigcore's own. Keep the original.
+        if slot.is_none() {
+            if replaced.kind() == sys::RawDisposition::Ignore {
+                ORIGINALLY_IGNORED.fetch_or(SignalSet::from(signal).bits(), Ordering::SeqCst);
+            }
+            *slot = Some(replaced);
         }
-        self.saved[signal.number() as usize] = Some(saved);
         if self.released.remove(signal) {
             let _ = sys::thread_block(signal.into());
         }
@@ -492,7 +525,8 @@ impl Waiter {
         if let Err(e) = self.sfd.set_mask(self.armed) {
             error!("sigcore: updating the signalfd failed: {e}");
         }
-        if let Some(saved) = self.saved[signal.number() as usize].take() {
+        let original = saved()[signal.number() as usize].take();
+        if let Some(saved) = original {
             if let Err(e) = sys::restore(signal, &saved) {
                 error!("sigcore: restoring the disposition of {signal} failed: {e}");
             }
