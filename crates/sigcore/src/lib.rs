@@ -91,6 +91,10 @@
 //!   as one event. Real-time signals ([`Signal::rtmin`]..[`Signal::rtmax`]) queue,
 //!   up to `RLIMIT_SIGPENDING`; [`sigqueue`] fails with [`Error::QueueFull`] past
 //!   that, while `kill` silently loses them. SIGCHLD coalesces too: reap in a loop.
+//! - **Order needs blocking**: events come out in the order the waiter took them.
+//!   A signal caught by the safety net (on a thread that did not block it) can be
+//!   overtaken by one the waiter took directly; real-time order holds when every
+//!   thread blocks the set, which is what the start-up call is for.
 //! - **Thread-directed signals** (`tgkill`, `pthread_kill`, libc's `raise(3)`) reach
 //!   only their target thread: the waiter never sees them. Take them in that thread
 //!   with [`wait`]. [`raise`] here is `kill(getpid())`, so the waiter sees it.
