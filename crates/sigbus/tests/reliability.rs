@@ -758,21 +758,10 @@ fn fork_without_exec_gives_a_usable_child() {
     );
 }
 
-const NOBODY: u32 = 65534;
-
-fn drop_to_nobody() {
-    // SAFETY: plain id changes; setgroups with an empty list touches no memory.
-    unsafe {
-        assert_eq!(libc::setgroups(0, std::ptr::null()), 0);
-        assert_eq!(libc::setgid(NOBODY), 0);
-        assert_eq!(libc::setuid(NOBODY), 0);
-    }
-}
-
 /// Sending to a process of another user gives PermissionDenied, for kill,
 /// sigqueue and pidfd alike.
 fn sending_to_another_users_process_is_refused() {
-    if sigcore::current_uid() != 0 {
+    if !sigtest::running_as_root() {
         println!("skipped: needs root to run a sender as nobody");
         return;
     }
@@ -794,7 +783,7 @@ fn sending_to_another_users_process_is_refused() {
 
 fn send_as_nobody_to() {
     let target: i32 = std::env::var("TARGET").unwrap().parse().unwrap();
-    drop_to_nobody();
+    sigtest::become_nobody();
     let denied =
         |r: Result<(), Error>| matches!(r, Err(Error::PermissionDenied { pid }) if pid == target);
     assert!(denied(sigcore::kill(target, Signal::TERM)));
@@ -814,15 +803,13 @@ fn send_as_nobody_to() {
 /// A filtered subscription never sees events from another uid, even in a storm
 /// that mixes them with accepted ones.
 fn sender_filter_holds_under_a_storm() {
-    if sigcore::current_uid() != 0 {
+    if !sigtest::running_as_root() {
         println!("skipped: needs root to run a sender as nobody");
         return;
     }
     let rt = Signal::realtime(6).unwrap();
     sigcore::block(rt.into()).unwrap();
-    // SAFETY: keeps real/effective uid root, sets the saved uid to nobody so an
-    // unprivileged process may signal this one. No memory involved.
-    assert_eq!(unsafe { libc::setresuid(u32::MAX, u32::MAX, NOBODY) }, 0);
+    sigtest::let_nobody_signal_me();
     let bus = Bus::new();
     let mine = bus
         .subscription(rt)
@@ -849,7 +836,7 @@ fn sender_filter_holds_under_a_storm() {
         *by_uid.entry(event.origin.uid().unwrap()).or_default() += 1;
     }
     assert_eq!(by_uid.get(&0), Some(&count));
-    assert_eq!(by_uid.get(&NOBODY), Some(&count));
+    assert_eq!(by_uid.get(&sigtest::NOBODY), Some(&count));
     let mut accepted = 0;
     while let Ok(event) = mine.recv_timeout(ms(200)) {
         assert_eq!(
@@ -867,7 +854,7 @@ fn sender_filter_holds_under_a_storm() {
 fn nobody_storm() {
     let target: i32 = std::env::var("TARGET").unwrap().parse().unwrap();
     let count = env_u64("COUNT", 0) as i32;
-    drop_to_nobody();
+    sigtest::become_nobody();
     for n in 0..count {
         queue(target, Signal::realtime(6).unwrap(), n);
     }

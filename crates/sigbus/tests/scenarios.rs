@@ -22,14 +22,6 @@ fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-/// Sends a thread-directed signal to any thread of this process (the public API
-/// only lets a thread target itself, by design).
-fn tgkill(tid: i32, signal: Signal) {
-    // SAFETY: tgkill takes three integers and touches no memory.
-    let ret = unsafe { libc::syscall(libc::SYS_tgkill, me(), tid, signal.number()) };
-    assert_eq!(ret, 0, "tgkill failed");
-}
-
 fn four_workers_all_receive_one_kill() {
     sigcore::block(Signal::USR1.into()).unwrap();
     let bus = Bus::new();
@@ -204,20 +196,16 @@ fn overflow_policies_with_real_signals() {
     assert_eq!(coalesce.stats().dropped, 2);
 }
 
-const NOBODY: u32 = 65534;
-
 /// The sender runs as `nobody`; this process keeps root but makes its saved uid
 /// `nobody` so that an unprivileged process may signal it.
 fn a_sender_filter_refuses_another_uid() {
-    if sigcore::current_uid() != 0 {
+    if !sigtest::running_as_root() {
         println!("skipped: needs root to run a sender as nobody");
         return;
     }
     let rt = Signal::realtime(4).unwrap();
     sigcore::block(rt.into()).unwrap();
-    // SAFETY: setresuid with -1 keeps the real and effective ids (root); only the
-    // saved id changes. No memory is involved.
-    assert_eq!(unsafe { libc::setresuid(u32::MAX, u32::MAX, NOBODY) }, 0);
+    sigtest::let_nobody_signal_me();
     let bus = Bus::new();
     let mine = bus
         .subscription(rt)
@@ -238,7 +226,7 @@ fn a_sender_filter_refuses_another_uid() {
             event.origin,
             Origin::Queue {
                 pid: event.origin.pid().unwrap(),
-                uid: NOBODY,
+                uid: sigtest::NOBODY,
                 value
             }
         );
@@ -255,12 +243,7 @@ fn a_sender_filter_refuses_another_uid() {
 
 fn send_as_nobody() {
     let target: i32 = std::env::var("SIGBUS_TARGET").unwrap().parse().unwrap();
-    // SAFETY: plain id changes; setgroups with an empty list touches no memory.
-    unsafe {
-        assert_eq!(libc::setgroups(0, std::ptr::null()), 0);
-        assert_eq!(libc::setgid(NOBODY), 0);
-        assert_eq!(libc::setuid(NOBODY), 0);
-    }
+    sigtest::become_nobody();
     let rt = Signal::realtime(4).unwrap();
     for value in 0..100 {
         sigcore::sigqueue(target, rt, value).unwrap();
@@ -642,7 +625,7 @@ fn a_thread_directed_signal_to_an_actor_is_delivered() {
     while actor.tid() == 0 && Instant::now() < deadline {
         thread::sleep(ms(1));
     }
-    tgkill(actor.tid(), Signal::USR2);
+    sigtest::tgkill(actor.tid(), Signal::USR2.number());
     let event = rx
         .recv_timeout(secs(10))
         .expect("the stranded signal reaches the actor");

@@ -86,30 +86,12 @@ fn tgkill_to_the_waiter_is_decoded_as_tkill() {
         .into_iter()
         .find(|t| t.name == "sigcore-waiter")
         .expect("the waiter thread is named sigcore-waiter");
-    let status = Command::new("kill")
-        .arg("-0")
-        .arg(me().to_string())
-        .status();
-    assert!(status.map(|s| s.success()).unwrap_or(true));
-    // A thread handle for another thread is captured by that thread; for the
-    // waiter, build the tgkill by hand through the pidfd-free path: `kill -s HUP`
-    // cannot target a thread, so use ThreadHandle's fields via a helper thread.
-    sigcore_tgkill(waiter.pid, Signal::HUP);
+    // Only the target thread can take a tgkill; the waiter reads its own
+    // thread-directed signals through the signalfd too.
+    sigtest::tgkill(waiter.pid, Signal::HUP.number());
     let event = recv(&signals);
     assert_eq!(event.origin.kind(), "tkill", "{event}");
     assert_eq!(event.origin.pid(), Some(me()));
-}
-
-/// Sends a thread-directed signal to thread `tid` of this process using the
-/// `tgkill` that `ThreadHandle` wraps (a handle is only obtainable from inside the
-/// thread, so the test reads the tid from /proc and asks /usr/bin/kill-free code:
-/// ThreadHandle for the current thread, then swaps in the target tid).
-fn sigcore_tgkill(tid: i32, signal: Signal) {
-    // `ThreadHandle` cannot name another thread by design; the only public way to
-    // hit the waiter's tid is the raw syscall, which tests may use through libc.
-    // SAFETY: tgkill takes three integers and touches no memory.
-    let ret = unsafe { libc::syscall(libc::SYS_tgkill, me(), tid, signal.number()) };
-    assert_eq!(ret, 0, "tgkill failed");
 }
 
 fn thread_directed_signal_is_taken_with_wait() {
@@ -353,7 +335,7 @@ fn unblocked_thread_does_not_kill_the_process_or_lose_the_event() {
 
     // A thread-directed signal can only be taken by night-owl itself: the safety
     // net's handler runs there, forwards it, and blocks it in that thread.
-    sigcore_tgkill(owl_tid, Signal::USR1);
+    sigtest::tgkill(owl_tid, Signal::USR1.number());
     let event = recv(&signals);
     assert_eq!(
         event.origin,
