@@ -1,0 +1,95 @@
+//! `alloc`: allocations per routed event, and memory per idle subscription.
+
+use std::sync::Arc;
+
+use sigbus::{Bus, Subscription};
+
+use crate::alloc::{allocations, is_counting, live_bytes};
+use crate::raw;
+use crate::variants::floor::send_ping;
+use crate::variants::pingpong::{Arrivals, PingPong};
+use crate::variants::{failed, join, spawn, Params, IDLE, PING};
+use crate::AllocStats;
+
+/// Idle subscriptions opened for the memory figure.
+const IDLE_SUBSCRIPTIONS: usize = 1_000;
+
+pub(crate) fn alloc(params: Params) -> Result<AllocStats, String> {
+    if !is_counting() {
+        return Err(
+            "sigbench::CountingAlloc is not this binary's global allocator; \
+                    declare it with #[global_allocator] to measure allocations"
+                .into(),
+        );
+    }
+    let bus = Bus::new();
+    let (events, allocations) = routed(&bus, params)?;
+    let (rss, heap) = idle_subscriptions(&bus)?;
+    bus.shutdown();
+    Ok(AllocStats {
+        events,
+        allocations,
+        allocs_per_event: allocations as f64 / events.max(1) as f64,
+        rss_kib_per_1000_subs: rss * 1000.0 / IDLE_SUBSCRIPTIONS as f64,
+        heap_kib_per_1000_subs: heap * 1000.0 / IDLE_SUBSCRIPTIONS as f64,
+    })
+}
+
+/// Routes warm-up rounds, then counts the process's allocations across
+/// `params.rounds` more: kill → waiter → router → mailbox → worker, plus the
+/// benchmark's own ping-pong, which allocates nothing once its histograms exist.
+fn routed(bus: &Bus, params: Params) -> Result<(u64, u64), String> {
+    let arrivals = Arrivals::new(1);
+    let total = params.warmup + params.rounds;
+    let subscription = bus.subscribe(PING).map_err(failed("subscribing"))?;
+    let worker = {
+        let arrivals = Arc::clone(&arrivals);
+        // The subscription comes back to be dropped here after counting: its
+        // closing allocates (a new routing table), which must not be counted.
+        spawn("subscriber".into(), move || {
+            for _ in 0..total {
+                if subscription.recv().is_err() {
+                    arrivals.fail("the mailbox closed".into());
+                    break;
+                }
+                arrivals.arrived(0);
+            }
+            subscription
+        })?
+    };
+    let mut pingpong = PingPong::new(arrivals);
+    let mut send = send_ping();
+    pingpong.rounds(params.warmup, false, &mut send)?;
+    let before = allocations();
+    pingpong.rounds(params.rounds, true, &mut send)?;
+    let counted = allocations() - before;
+    drop(join(worker)?);
+    Ok((params.rounds as u64, counted))
+}
+
+/// Resident and heap growth (KiB) while opening idle subscriptions on `bus`.
+fn idle_subscriptions(bus: &Bus) -> Result<(f64, f64), String> {
+    let mut subscriptions: Vec<Subscription> = Vec::with_capacity(IDLE_SUBSCRIPTIONS);
+    let (rss_before, heap_before) = (resident_bytes()?, live_bytes());
+    for _ in 0..IDLE_SUBSCRIPTIONS {
+        subscriptions.push(bus.subscribe(IDLE).map_err(failed("subscribing"))?);
+    }
+    let (rss_after, heap_after) = (resident_bytes()?, live_bytes());
+    drop(subscriptions);
+    let kib = |bytes: f64| bytes / 1024.0;
+    Ok((
+        kib(rss_after as f64 - rss_before as f64),
+        kib((heap_after - heap_before) as f64),
+    ))
+}
+
+/// Resident set size from `/proc/self/statm` (second field, in pages).
+fn resident_bytes() -> Result<u64, String> {
+    let statm = std::fs::read_to_string("/proc/self/statm").map_err(failed("/proc/self/statm"))?;
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|field| field.parse().ok())
+        .ok_or_else(|| format!("/proc/self/statm: unexpected content {statm:?}"))?;
+    Ok(pages * raw::page_size())
+}
