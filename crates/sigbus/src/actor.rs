@@ -522,7 +522,14 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
                 },
                 default(STRANDED_CHECK) => Ok(()),
             };
-            let outcome = outcome.and_then(|()| self.rescue_stranded(current));
+            // About to wait again: look for thread-directed signals stuck on this
+            // thread. Skipped while work is queued, so bursts pay nothing.
+            let idle =
+                ports.signals.is_empty() && ports.messages.is_empty() && ports.control.is_empty();
+            let outcome = match outcome {
+                Ok(()) if idle => self.rescue_stranded(current),
+                other => other,
+            };
             if let Err(panic) = outcome {
                 match self.failed(&panic) {
                     Verdict::GoOn => {
@@ -621,10 +628,14 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
     /// here (the thread blocks every signal) where no waiter can take it. Take it
     /// and hand it to the actor if it subscribes to that signal; otherwise log it.
     fn rescue_stranded(&mut self, actor: &mut A) -> Result<(), Panic> {
-        let Ok(pending) = sigcore::pending() else {
+        // `sigpending` also shows process-wide signals the waiter is about to take;
+        // only what is still there a moment later is worth reading /proc for.
+        let still_pending = || sigcore::pending().unwrap_or_default();
+        if still_pending().is_empty() {
             return Ok(());
-        };
-        if pending.is_empty() {
+        }
+        thread::yield_now();
+        if still_pending().is_empty() {
             return Ok(());
         }
         let me = ThreadHandle::current();

@@ -252,9 +252,10 @@ impl Signal {
     /// # Errors
     ///
     /// [`Error::Forbidden`] for SIGKILL and SIGSTOP (they cannot be caught or
-    /// blocked) and for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP (raised by faults,
+    /// blocked), for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP (raised by faults,
     /// they go synchronously to the faulting thread; blocking them turns a fault into
-    /// an immediate kill, and Rust's runtime uses SIGSEGV/SIGBUS for stack overflow).
+    /// an immediate kill, and Rust's runtime uses SIGSEGV/SIGBUS for stack overflow),
+    /// and for SIGRTMAX, which sigcore sends to its own waiter thread to wake it.
     ///
     /// # Examples
     ///
@@ -272,6 +273,7 @@ impl Signal {
                 "it reports a fault synchronously to the faulting thread, so no waiter \
                  thread can serve it"
             }
+            n if n == sys::rtmax() => "sigcore reserves it to wake its waiter thread",
             _ => return Ok(()),
         };
         Err(Error::Forbidden {
@@ -552,6 +554,7 @@ mod tests {
             Signal::ILL,
             Signal::FPE,
             Signal::TRAP,
+            Signal::rtmax(),
         ] {
             let err = signal.check_waitable().unwrap_err();
             assert!(matches!(err, Error::Forbidden { .. }), "{signal}");

@@ -16,7 +16,7 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use log::{debug, error, trace, warn};
 
 use crate::event::{next_seq, RawInfo, CODE_UNKNOWN};
-use crate::sys::{self, EventFd, SavedAction, SignalFd, BATCH};
+use crate::sys::{self, SavedAction, SignalFd, BATCH};
 use crate::{Error, Result, Signal, SignalEvent, SignalSet};
 
 /// Receives the events of a [`crate::Registration`], on the waiter thread.
@@ -121,7 +121,6 @@ struct Service {
     /// The process that started it: a forked child must not talk to it.
     pid: i32,
     commands: Sender<Command>,
-    wake: Arc<EventFd>,
     thread: JoinHandle<()>,
 }
 
@@ -153,38 +152,41 @@ fn service() -> MutexGuard<'static, Option<Service>> {
         debug!("sigcore: forked child; the parent's waiter is not here");
         std::mem::forget(guard.take());
         WAITER_TID.store(0, Ordering::SeqCst);
-        sys::set_wake_fd(-1);
+        sys::set_wake_target(0, 0, 0);
     }
     guard
 }
 
+/// The signal that wakes the waiter thread for commands and safety-net records,
+/// sent to that thread only. Reserved: no registration may serve it.
+pub(crate) fn wake_signal() -> Signal {
+    Signal::rtmax()
+}
+
 impl Service {
     fn start() -> Result<Service> {
-        let sfd = SignalFd::new(SignalSet::empty()).map_err(|e| Error::io("signalfd", e))?;
-        let wake = Arc::new(EventFd::new().map_err(|e| Error::io("eventfd", e))?);
+        let sfd = SignalFd::new(wake_signal().into()).map_err(|e| Error::io("signalfd", e))?;
         let (commands, receiver) = unbounded();
         // The thread must start with every signal blocked: set the mask here, let
         // the new thread inherit it, then restore ours.
         let previous = sys::block_all_in_thread().map_err(|e| Error::io("pthread_sigmask", e))?;
         let (ready_tx, ready_rx) = bounded(1);
-        let waiter_wake = Arc::clone(&wake);
         let spawned = thread::Builder::new()
             .name("sigcore-waiter".into())
             .spawn(move || {
                 ON_WAITER.with(|w| w.set(true));
                 let _ = ready_tx.send(sys::gettid());
-                Waiter::new(sfd, waiter_wake, receiver).run();
+                Waiter::new(sfd, receiver).run();
             });
         let _ = sys::thread_set_mask(previous);
         let thread = spawned.map_err(|e| Error::io("spawning the waiter thread", e))?;
         let tid = ready_rx.recv().unwrap_or(0);
         WAITER_TID.store(tid, Ordering::SeqCst);
-        sys::set_wake_fd(std::os::fd::AsRawFd::as_raw_fd(&*wake));
+        sys::set_wake_target(sys::getpid(), tid, wake_signal().number());
         debug!("sigcore: waiter thread started (tid {tid})");
         Ok(Service {
             pid: sys::getpid(),
             commands,
-            wake,
             thread,
         })
     }
@@ -193,14 +195,14 @@ impl Service {
         self.commands
             .send(command)
             .map_err(|_| Error::io("waiter", std::io::Error::other("waiter thread is gone")))?;
-        self.wake.notify();
+        sys::wake_waiter();
         Ok(())
     }
 
     fn stop(self) {
         let _ = self.send(Command::Stop);
-        sys::set_wake_fd(-1);
         let _ = self.thread.join();
+        sys::set_wake_target(0, 0, 0);
         WAITER_TID.store(0, Ordering::SeqCst);
         debug!("sigcore: waiter thread stopped");
     }
@@ -306,8 +308,9 @@ struct Registered {
 
 struct Waiter {
     sfd: SignalFd,
-    wake: Arc<EventFd>,
     commands: Receiver<Command>,
+    /// This process's id, to recognise our own wake-ups.
+    pid: i32,
     registrations: Vec<Registered>,
     /// Per signal number, the sinks to call, in registration order.
     routes: Vec<Vec<SinkRef>>,
@@ -318,12 +321,12 @@ struct Waiter {
 }
 
 impl Waiter {
-    fn new(sfd: SignalFd, wake: Arc<EventFd>, commands: Receiver<Command>) -> Waiter {
+    fn new(sfd: SignalFd, commands: Receiver<Command>) -> Waiter {
         let slots = Signal::rtmax().number() as usize + 1;
         Waiter {
             sfd,
-            wake,
             commands,
+            pid: sys::getpid(),
             registrations: Vec::new(),
             routes: vec![Vec::new(); slots],
             armed: SignalSet::empty(),
@@ -333,25 +336,34 @@ impl Waiter {
 
     fn run(mut self) {
         let mut batch = [RawInfo::default(); BATCH];
+        let wake = wake_signal().number();
         loop {
-            let (signals_ready, woken) = match sys::poll_two(&self.sfd, &*self.wake) {
-                Ok(ready) => ready,
+            // The hot path: one blocking read, then the sinks. Nothing else waits.
+            let count = match self.sfd.read(&mut batch) {
+                Ok(count) => count,
                 Err(e) => {
-                    error!("sigcore: poll failed in the waiter: {e}");
-                    (true, true)
+                    error!("sigcore: reading the signalfd failed: {e}");
+                    continue;
                 }
             };
-            // Safety-net records first: they were caught before the wake-up, so
-            // most of the time they are older than what the signalfd holds.
-            if woken {
-                self.wake.drain();
-                self.drain_safety_net();
-                if !self.run_commands() {
-                    break;
+            for raw in &batch[..count] {
+                if raw.signo != wake {
+                    self.dispatch(raw);
+                } else if raw.pid != self.pid {
+                    debug!(
+                        "sigcore: ignored {} from pid {}: reserved for the waiter",
+                        wake_signal(),
+                        raw.pid
+                    );
                 }
             }
-            if signals_ready {
-                self.read_signals(&mut batch);
+            // Look for work after every batch, woken or not: cheap when there is
+            // none (a few atomic loads), and it covers a wake-up that could not be
+            // sent because the real-time queue was full.
+            sys::clear_wake();
+            self.drain_safety_net();
+            if !self.run_commands() {
+                break;
             }
         }
         for signal in self.armed {
@@ -359,37 +371,18 @@ impl Waiter {
         }
     }
 
-    fn read_signals(&self, batch: &mut [RawInfo; BATCH]) {
-        loop {
-            match self.sfd.read(batch) {
-                Ok(count) => {
-                    for raw in &batch[..count] {
-                        self.dispatch(raw);
-                    }
-                    if count < BATCH {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    error!("sigcore: reading the signalfd failed: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
     fn drain_safety_net(&self) {
         sys::drain_net(|raw| self.dispatch(&raw));
-        for signal in self.armed {
-            for _ in 0..sys::take_overflow(signal.number()) {
-                let raw = RawInfo {
-                    signo: signal.number(),
-                    code: CODE_UNKNOWN,
-                    ..RawInfo::default()
-                };
+        sys::take_overflows(|signo, lost| {
+            let raw = RawInfo {
+                signo,
+                code: CODE_UNKNOWN,
+                ..RawInfo::default()
+            };
+            for _ in 0..lost {
                 self.dispatch(&raw);
             }
-        }
+        });
     }
 
     fn dispatch(&self, raw: &RawInfo) {
@@ -513,7 +506,7 @@ impl Waiter {
         self.armed.insert(signal);
         ARMED.store(self.armed.bits(), Ordering::SeqCst);
         self.sfd
-            .set_mask(self.armed)
+            .set_mask(self.armed.union(wake_signal().into()))
             .map_err(|e| Error::io("signalfd", e))?;
         debug!("sigcore: now serving {signal}");
         Ok(())
@@ -522,7 +515,7 @@ impl Waiter {
     fn disarm(&mut self, signal: Signal) {
         self.armed.remove(signal);
         ARMED.store(self.armed.bits(), Ordering::SeqCst);
-        if let Err(e) = self.sfd.set_mask(self.armed) {
+        if let Err(e) = self.sfd.set_mask(self.armed.union(wake_signal().into())) {
             error!("sigcore: updating the signalfd failed: {e}");
         }
         let original = saved()[signal.number() as usize].take();

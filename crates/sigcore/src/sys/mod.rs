@@ -18,8 +18,8 @@ pub(crate) use action::{
     disposition, install_net_handler, restore, set_default, set_ignore, RawDisposition, SavedAction,
 };
 pub(crate) use exec::{add_pre_exec, reset_before_exec, unblock_set};
+pub(crate) use fd::SignalFd;
 pub(crate) use fd::BATCH;
-pub(crate) use fd::{poll_two, EventFd, SignalFd};
 pub(crate) use info::{
     getpid, gettid, getuid, raw_from_siginfo, raw_from_siginfo_bytes, rtmax, rtmin, strsignal,
 };
@@ -27,7 +27,9 @@ pub(crate) use mask::{
     block_all_in_thread, pending, thread_block, thread_mask, thread_set_mask, thread_unblock,
     timed_wait,
 };
-pub(crate) use net::{drain_net, net_blocked, set_wake_fd, take_overflow};
+pub(crate) use net::{
+    clear_wake, drain_net, net_blocked, set_wake_target, take_overflows, wake_waiter,
+};
 pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
 pub(crate) use timer::{alarm, getitimer, setitimer};
 

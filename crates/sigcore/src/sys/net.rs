@@ -8,15 +8,15 @@
 //!    lock; a full ring is counted per signal instead, so nothing is lost);
 //! 2. adds the signal to the interrupted thread's saved mask (`uc_sigmask`), so
 //!    that thread blocks it from now on and later instances take the fast path;
-//! 3. wakes the waiter by writing to its eventfd.
+//! 3. wakes the waiter by sending its wake signal to the waiter thread.
 //!
 //! Every call made here is async-signal-safe: atomics on static memory, plain loads
 //! from the kernel-provided `siginfo_t`/`ucontext_t`, `sigaddset` (listed by POSIX),
-//! and `write(2)` (listed by POSIX). `errno` is saved and restored around `write`.
+//! and the raw `tgkill` system call (`pthread_kill` is listed by POSIX; this is
+//! its system call). `errno` is saved and restored around it.
 
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 
-use super::fd::notify_raw;
 use crate::event::{RawInfo, CODE_UNKNOWN};
 
 const SLOTS: usize = 512;
@@ -57,14 +57,50 @@ static TAIL: AtomicU64 = AtomicU64::new(0); // next position the waiter reads
 const ZERO: AtomicU32 = AtomicU32::new(0);
 /// Per signal: deliveries the ring had no room for.
 static OVERFLOW: [AtomicU32; 65] = [ZERO; 65];
+/// Set when some OVERFLOW counter is non-zero, so the waiter checks one flag.
+static OVERFLOWED: AtomicBool = AtomicBool::new(false);
 /// Signals the handler has added to some thread's mask.
 static BLOCKED: AtomicU64 = AtomicU64::new(0);
-/// The waiter's eventfd, or -1.
-static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+/// Where wake-ups go: the waiter's process and thread (0: no waiter), and the
+/// signal number (read once, so the handler never calls into libc for it).
+static WAKE_PID: AtomicI32 = AtomicI32::new(0);
+static WAKE_TID: AtomicI32 = AtomicI32::new(0);
+static WAKE_SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// A wake-up is on its way and the waiter has not yet looked: don't send another.
+static WAKE_PENDING: AtomicBool = AtomicBool::new(false);
 
-/// Tells the handler which eventfd wakes the waiter (-1: none).
-pub(crate) fn set_wake_fd(fd: i32) {
-    WAKE_FD.store(fd, Ordering::SeqCst);
+/// Tells everyone (the handler included) which thread to wake, with which
+/// signal; `tid` 0 means no waiter runs.
+pub(crate) fn set_wake_target(pid: i32, tid: i32, signo: i32) {
+    WAKE_SIGNAL.store(signo, Ordering::SeqCst);
+    WAKE_PID.store(pid, Ordering::SeqCst);
+    WAKE_TID.store(tid, Ordering::SeqCst);
+    WAKE_PENDING.store(false, Ordering::SeqCst);
+}
+
+/// Wakes the waiter: a thread-directed wake signal, at most one in flight.
+/// Async-signal-safe: atomics and one raw system call.
+pub(crate) fn wake_waiter() {
+    let tid = WAKE_TID.load(Ordering::SeqCst);
+    if tid == 0 || WAKE_PENDING.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let (pid, signo) = (
+        WAKE_PID.load(Ordering::SeqCst),
+        WAKE_SIGNAL.load(Ordering::SeqCst),
+    );
+    // SAFETY: tgkill takes three integers and touches no memory. If it fails (the
+    // thread is gone, or the real-time queue is full and the waiter is busy with
+    // it anyway), the waiter still checks for work after every batch it reads.
+    let sent = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, signo) };
+    if sent != 0 {
+        WAKE_PENDING.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The waiter is about to look for work: later wake-ups must be sent again.
+pub(crate) fn clear_wake() {
+    WAKE_PENDING.store(false, Ordering::SeqCst);
 }
 
 /// Signals the safety net has blocked in some thread.
@@ -72,11 +108,17 @@ pub(crate) fn net_blocked() -> u64 {
     BLOCKED.load(Ordering::Relaxed)
 }
 
-/// Takes the count of `signo` deliveries that found the ring full.
-pub(crate) fn take_overflow(signo: i32) -> u32 {
-    OVERFLOW
-        .get(signo as usize)
-        .map_or(0, |c| c.swap(0, Ordering::Relaxed))
+/// Takes the counts of deliveries that found the ring full, per signal number.
+pub(crate) fn take_overflows(mut f: impl FnMut(i32, u32)) {
+    if !OVERFLOWED.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    for (signo, counter) in OVERFLOW.iter().enumerate() {
+        let lost = counter.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            f(signo as i32, lost);
+        }
+    }
 }
 
 /// Async-signal-safe: only atomics. Returns false when the ring is full.
@@ -160,6 +202,7 @@ pub(super) extern "C" fn on_stray_signal(
     if !push(&raw) {
         if let Some(counter) = OVERFLOW.get(signo as usize) {
             counter.fetch_add(1, Ordering::Relaxed);
+            OVERFLOWED.store(true, Ordering::Release);
         }
     }
     if !context.is_null() && (1..=64).contains(&signo) {
@@ -173,10 +216,7 @@ pub(super) extern "C" fn on_stray_signal(
         }
         BLOCKED.fetch_or(1 << (signo - 1), Ordering::Relaxed);
     }
-    let fd = WAKE_FD.load(Ordering::SeqCst);
-    if fd >= 0 {
-        notify_raw(fd);
-    }
+    wake_waiter();
     // SAFETY: as above, restores the interrupted code's errno.
     unsafe { *libc::__errno_location() = saved_errno };
 }
