@@ -32,6 +32,11 @@ pub enum Command {
     /// interval timer ticks, a sigqueue payload and a child's exit arrive, a
     /// targeted event reaches one actor, and SIGTERM shuts everything down.
     Demo(DemoArgs),
+    /// Measure dispatch latency (kill to the event in a worker's hand) of sigcore
+    /// and sigbus against raw sigwaitinfo baselines and signal-hook, each variant
+    /// in its own process; also fan-out, real-time throughput and allocations.
+    /// For steadier numbers pin it to one CPU: `taskset -c 1 sigbus bench`.
+    Bench(BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -105,6 +110,29 @@ pub struct DemoArgs {
     /// Worker actors to start.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub workers: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Measured rounds per latency variant (after --warmup unmeasured ones).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub rounds: u64,
+    /// Unmeasured warm-up rounds per variant.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub warmup: u64,
+    /// Comma-separated variants to run (default: all). See `sigbus bench --list`.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
+    pub variants: Option<Vec<String>>,
+    /// Print the variant names and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// One JSON object per variant: variant, rounds, p50_us, p90_us, p99_us,
+    /// p999_us, max_us, ratio_p50_floor_hop, ratio_p50_peer, events_per_s, lost, ...
+    #[arg(long)]
+    pub json: bool,
+    /// Write a latency percentile plot (SVG) to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 fn parse_signal(text: &str) -> Result<Signal, String> {

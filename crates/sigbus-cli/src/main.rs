@@ -14,7 +14,15 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 use crate::error::CliError;
 
+// Counts allocations for `sigbus bench`'s `alloc` variant (one relaxed atomic
+// add per allocation; the CLI allocates little).
+#[global_allocator]
+static ALLOC: sigbench::CountingAlloc = sigbench::CountingAlloc;
+
 fn main() -> ExitCode {
+    // `sigbus bench` re-executes this binary once per variant; such a child runs
+    // its variant and exits here, before any thread exists.
+    sigbench::child_main_if_requested();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return error::clap_exit(e),
@@ -35,5 +43,6 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Send(args) => cmd::send::run(&args),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
+        Command::Bench(args) => cmd::bench::run(args),
     }
 }
