@@ -4,7 +4,9 @@
 //! `signal` module among them) therefore run "handlers" later, on the main thread
 //! only. sigcore takes the other road: the signals you care about are **blocked**
 //! in every thread, and one thread, `sigcore-waiter`, takes them from the kernel
-//! with a `signalfd` and turns each into a [`SignalEvent`]: the signal, a sequence
+//! with a blocking read of a `signalfd` (one system call per wake-up, like
+//! `sigwaitinfo`, but batched under load and keeping `si_code` intact) and turns
+//! each into a [`SignalEvent`]: the signal, a sequence
 //! number, a timestamp, and its [`Origin`] (who sent it with `kill` or `sigqueue`,
 //! the payload, which child exited and how, a timer…). Events are ordinary values:
 //! send them to any thread and do anything with them.
@@ -101,6 +103,10 @@
 //! - **Forbidden signals**: SIGKILL and SIGSTOP cannot be caught; SIGSEGV, SIGBUS,
 //!   SIGILL, SIGFPE and SIGTRAP report faults to the faulting thread. Asking to serve
 //!   them is [`Error::Forbidden`].
+//! - **SIGRTMAX is reserved**: sigcore sends it to its own waiter thread (only) to
+//!   wake it for commands, so the waiter can block in a single `read` of its
+//!   signalfd, as cheap as `sigwaitinfo`. It cannot be served, and a SIGRTMAX sent
+//!   to the process from outside is read and ignored while a waiter runs.
 //! - **Process-wide effects**: dispositions are per process. While sigcore serves a
 //!   signal, [`ignore`] and [`set_default`] refuse to touch it.
 //! - **Children** inherit the blocked mask across `exec`; spawn them with
