@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Select};
 use sigbus::{Actor, Bus, Context, SenderFilter, Subscription, Supervision};
-use sigcore::{Disposition, Error, Origin, ProcSignals, Signal, SignalEvent, SignalSet};
+use sigcore::{Disposition, Error, Origin, Signal, SignalEvent, SignalSet};
 use sigtest::{ms, Scenario, WaitOutcome};
 
 fn me() -> i32 {
@@ -581,12 +581,16 @@ fn restart_the_bus_while_signals_arrive() {
     for signal in set {
         assert_eq!(sigcore::disposition(signal).unwrap(), Disposition::Default);
     }
-    let names: Vec<String> = ProcSignals::of_threads(me())
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
-    assert!(!names.iter().any(|n| n == "sigcore-waiter"), "{names:?}");
+    let waiter_gone = || {
+        !sigtest::thread_names()
+            .iter()
+            .any(|n| n == "sigcore-waiter")
+    };
+    assert!(
+        sigtest::eventually(secs(5), waiter_gone),
+        "{:?}",
+        sigtest::thread_names()
+    );
     println!(
         "figure: 1000 bus restarts in {:.2} s while {sent} signals were sent; process alive, {received} \
          events read, mask and dispositions as they started",

@@ -599,14 +599,14 @@ fn shutdown_leaves_mask_and_dispositions_as_found() {
         );
     }
     assert!(bus.subscribe(Signal::USR1).is_err());
-    let names: Vec<_> = ProcSignals::of_threads(me())
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let gone = || {
+        let names = sigtest::thread_names();
+        !names.iter().any(|n| n == "sigcore-waiter" || n == "a")
+    };
     assert!(
-        !names.iter().any(|n| n == "sigcore-waiter" || n == "a"),
-        "{names:?}"
+        sigtest::eventually(secs(5), gone),
+        "{:?}",
+        sigtest::thread_names()
     );
 }
 

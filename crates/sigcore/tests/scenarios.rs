@@ -25,11 +25,13 @@ fn recv(signals: &Signals) -> SignalEvent {
 }
 
 fn thread_names() -> Vec<String> {
-    ProcSignals::of_threads(me())
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect()
+    sigtest::thread_names()
+}
+
+fn waiter_gone() -> bool {
+    sigtest::eventually(Duration::from_secs(5), || {
+        !thread_names().iter().any(|n| n == "sigcore-waiter")
+    })
 }
 
 /// Fact 1 and the quick start: a process-directed `kill` from one thread reaches
@@ -466,7 +468,7 @@ fn explicitly_blocked_signal_waits_for_the_next_registration() {
         let next = Signals::new(Signal::USR1.into()).unwrap();
         assert_eq!(recv(&next).origin.pid(), Some(me()), "round {round}");
     }
-    assert!(!thread_names().iter().any(|n| n == "sigcore-waiter"));
+    assert!(waiter_gone());
 }
 
 /// A disposition that was SIG_IGN before sigcore served the signal is SIG_IGN again.
@@ -509,12 +511,11 @@ fn closing_stops_the_waiter_and_wakes_readers() {
     let (closed, waited) = owner.join().unwrap();
     assert!(closed, "recv must fail once closed");
     assert!(waited < Duration::from_secs(2), "close took {waited:?}");
-    assert!(
-        !thread_names().iter().any(|n| n == "sigcore-waiter"),
-        "{:?}",
-        thread_names()
-    );
-    assert_eq!(thread_names().len(), before);
+    assert!(waiter_gone(), "{:?}", thread_names());
+    assert!(sigtest::eventually(
+        Duration::from_secs(5),
+        || thread_names().len() == before
+    ));
     assert_eq!(
         sigcore::disposition(Signal::USR2).unwrap(),
         Disposition::Default
@@ -663,11 +664,7 @@ fn idle_waiter_leaves_when_main_unblocks() {
     drop(Signals::new(Signal::USR2.into()).unwrap()); // blocks in main on its own
     assert!(thread_names().iter().any(|n| n == "sigcore-waiter"));
     sigcore::unblock(Signal::USR2.into()).unwrap();
-    assert!(
-        !thread_names().iter().any(|n| n == "sigcore-waiter"),
-        "{:?}",
-        thread_names()
-    );
+    assert!(waiter_gone(), "{:?}", thread_names());
 }
 
 fn exit_by_signal_reports_the_signal_to_the_parent() {

@@ -37,6 +37,35 @@ macro_rules! scenario {
     };
 }
 
+/// Names of this process's threads, from `/proc/self/task/*/comm`.
+pub fn thread_names() -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_owned())
+        .collect()
+}
+
+/// Polls `check` every millisecond until it holds or `timeout` passes; returns
+/// its last answer. For facts the kernel makes true a moment later than the call
+/// that caused them: a joined thread can linger in `/proc` briefly, because the
+/// kernel wakes the joiner before it removes the task.
+pub fn eventually(timeout: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// Milliseconds as a `Duration`, for readable timeouts.
 pub fn ms(millis: u64) -> std::time::Duration {
     std::time::Duration::from_millis(millis)

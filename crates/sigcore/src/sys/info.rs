@@ -14,10 +14,10 @@ pub(crate) fn rtmax() -> libc::c_int {
 
 /// The `strsignal(3)` text for `number`.
 pub(crate) fn strsignal(number: libc::c_int) -> String {
-    // SAFETY: strsignal accepts any int and returns a NUL-terminated string that
-    // stays valid until the next strsignal call in this thread; it is copied at once.
-    // glibc uses a thread-local buffer for unknown numbers, so concurrent callers in
-    // other threads do not overwrite it.
+    // glibc keeps the text of unknown numbers in a thread-local buffer, so callers
+    // in other threads cannot overwrite it while it is copied here.
+    // SAFETY: strsignal takes any int and returns a NUL-terminated string valid
+    // until the next strsignal call in this thread; it is copied at once.
     unsafe {
         let text = libc::strsignal(number);
         if text.is_null() {

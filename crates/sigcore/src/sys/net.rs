@@ -206,10 +206,10 @@ pub(super) extern "C" fn on_stray_signal(
         }
     }
     if !context.is_null() && (1..=64).contains(&signo) {
+        // The kernel restores uc_sigmask from the context on return, so adding the
+        // signal here blocks it in that thread from now on.
         // SAFETY: with SA_SIGINFO the third argument is the interrupted thread's
-        // ucontext_t; the kernel restores uc_sigmask from it on return, so adding
-        // the signal here blocks it in that thread from now on. sigaddset is
-        // async-signal-safe and `signo` is a valid signal number.
+        // ucontext_t; sigaddset is async-signal-safe; `signo` is a valid signal.
         unsafe {
             let context = &mut *context.cast::<libc::ucontext_t>();
             libc::sigaddset(&mut context.uc_sigmask, signo);
