@@ -308,7 +308,7 @@ impl Bus {
             self.inner.router.publish(Registry::new());
         }
         if !mine.is_empty() {
-            let _ = sigcore::unblock(mine);
+            let _ = sigcore::unblock_after_serving(mine);
         }
         if first {
             debug!("sigbus: bus shut down ({} actor(s) joined)", actors.len());
@@ -354,6 +354,7 @@ impl Bus {
             overflow: spec.overflow,
             capacity,
             filter: spec.filter,
+            my_uid: sigcore::current_uid(),
             counters: Counters::default(),
         });
         let served = control.registry.signals();

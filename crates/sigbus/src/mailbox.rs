@@ -64,6 +64,8 @@ pub(crate) struct MailboxInfo {
     pub overflow: Overflow,
     pub capacity: usize,
     pub filter: SenderFilter,
+    /// This process's uid when the mailbox opened, for `SenderFilter::SameUser`.
+    pub my_uid: u32,
     pub counters: Counters,
 }
 
@@ -124,7 +126,7 @@ impl Mailbox {
 
     /// Routes a kernel event: filter, then enqueue under the overflow policy.
     pub(crate) fn offer(&self, event: &SignalEvent) -> Offer {
-        if !self.info.filter.accepts(&event.origin) {
+        if !self.info.filter.accepts_as(&event.origin, self.info.my_uid) {
             let before = self.info.counters.refused.fetch_add(1, Ordering::Relaxed);
             if before == 0 || (before + 1).is_power_of_two() {
                 warn!(
@@ -162,9 +164,8 @@ impl Mailbox {
                     return Offer::Delivered;
                 }
                 Err(TrySendError::Full(back)) => {
-                    let made_room = self.oldest.as_ref().is_some_and(|r| r.try_recv().is_ok());
-                    if made_room {
-                        info.count_drop(&back, "oldest dropped for a newer one");
+                    if let Some(oldest) = self.oldest.as_ref().and_then(|r| r.try_recv().ok()) {
+                        info.count_drop(&oldest, "oldest dropped for a newer one");
                         event = back;
                         continue;
                     }

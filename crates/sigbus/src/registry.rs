@@ -137,6 +137,7 @@ mod tests {
             overflow,
             capacity,
             filter: SenderFilter::Any,
+            my_uid: 0,
             counters: Counters::default(),
         });
         registry.insert(Mailbox::new(info, tx, &rx));

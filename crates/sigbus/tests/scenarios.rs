@@ -231,13 +231,29 @@ fn a_sender_filter_refuses_another_uid() {
             }
         );
     }
-    sigcore::sigqueue(me(), rt, 1000).unwrap(); // from root itself: accepted
-    assert_eq!(
-        mine.recv_timeout(secs(10)).unwrap().origin.value(),
-        Some(1000)
-    );
+    // nobody also forged 100 queued signals claiming pid 1, uid 0 (root): the
+    // unfiltered subscription sees the claim, the filter does not believe it.
+    for value in 0..100 {
+        let event = any.recv_timeout(secs(10)).expect("forged ones arrive too");
+        assert_eq!(
+            event.origin,
+            Origin::Queue {
+                pid: 1,
+                uid: 0,
+                value: 1000 + value
+            }
+        );
+    }
+    // A kill (kernel-verified) from root itself is accepted; a sigqueue, even
+    // from root, is not: its uid is only claimed.
+    sigcore::kill(me(), rt).unwrap();
+    let accepted = mine.recv_timeout(secs(10)).unwrap();
+    assert_eq!(accepted.origin, Origin::User { pid: me(), uid: 0 });
+    sigcore::sigqueue(me(), rt, 7).unwrap();
+    any.recv_timeout(secs(10)).unwrap(); // the kill
+    any.recv_timeout(secs(10)).unwrap(); // the sigqueue
     assert!(mine.try_recv().is_err());
-    assert_eq!(mine.stats().refused, 100);
+    assert_eq!(mine.stats().refused, 201);
     assert_eq!(mine.stats().delivered, 1);
 }
 
@@ -247,6 +263,9 @@ fn send_as_nobody() {
     let rt = Signal::realtime(4).unwrap();
     for value in 0..100 {
         sigcore::sigqueue(target, rt, value).unwrap();
+    }
+    for value in 0..100 {
+        sigtest::forge_sigqueue(target, rt.number(), 1, 0, 1000 + value).unwrap();
     }
 }
 

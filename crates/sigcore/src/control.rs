@@ -80,6 +80,32 @@ pub fn block_while_served(set: SignalSet) -> Result<SignalSet> {
     Ok(previous)
 }
 
+/// Undoes [`block_while_served`] in the calling thread: unblocks `set` there,
+/// leaving the record of explicit [`block`]s (which belong to the program, and
+/// may have been made in other threads) as it is. Returns the previous mask.
+///
+/// # Errors
+///
+/// [`Error::Io`] if `pthread_sigmask` fails.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::Signal;
+///
+/// sigcore::block_while_served(Signal::WINCH.into())?;
+/// sigcore::unblock_after_serving(Signal::WINCH.into())?;
+/// assert!(!sigcore::thread_mask()?.contains(Signal::WINCH));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn unblock_after_serving(set: SignalSet) -> Result<SignalSet> {
+    let previous = sys::thread_unblock(set).map_err(io("pthread_sigmask"))?;
+    if !set.intersection(previous).is_empty() {
+        waiter::stop_if_idle();
+    }
+    Ok(previous)
+}
+
 /// Unblocks `set` in the calling thread; returns the previous mask.
 ///
 /// # Errors

@@ -137,7 +137,7 @@ pub use crate::{
     command::CommandExt,
     control::{
         block, block_while_served, disposition, exit_by_signal, ignore, pending, set_default,
-        spawn_blocked, thread_mask, unblock, wait, Disposition,
+        spawn_blocked, thread_mask, unblock, unblock_after_serving, wait, Disposition,
     },
     error::{Error, Result},
     event::{ChildStatus, Origin, SignalEvent},

@@ -52,6 +52,33 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     static ON_WAITER: Cell<bool> = const { Cell::new(false) };
+    /// Registrations dropped on the waiter thread itself (a sink that owned one):
+    /// applied after the current command or batch, without touching SERVICE,
+    /// which the thread waiting for this waiter's reply may hold.
+    static DROPPED_ON_WAITER: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn on_waiter() -> bool {
+    ON_WAITER.with(Cell::get)
+}
+
+fn from_sink() -> Error {
+    Error::io(
+        "registration",
+        std::io::Error::other("cannot register or change signals from inside a sink"),
+    )
+}
+
+/// Waits for the waiter's reply. A wake-up can fail to go out (the real-time
+/// queue of this user is full): while no reply comes, wake it again.
+fn await_reply<T>(answer: &Receiver<T>) -> Result<T> {
+    loop {
+        match answer.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(value) => return Ok(value),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => sys::wake_waiter(),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Err(gone()),
+        }
+    }
 }
 
 /// Signals sigcore serves right now.
@@ -201,8 +228,9 @@ impl Service {
 
     fn stop(self) {
         let _ = self.send(Command::Stop);
-        let _ = self.thread.join();
+        // No more wake-ups once it is told to stop: its thread id may be reused.
         sys::set_wake_target(0, 0, 0);
+        let _ = self.thread.join();
         WAITER_TID.store(0, Ordering::SeqCst);
         debug!("sigcore: waiter thread stopped");
     }
@@ -215,6 +243,9 @@ fn gone() -> Error {
 /// Starts serving `set` for `sink`; returns the registration id and the signals
 /// that were not served before.
 pub(crate) fn register(set: SignalSet, sink: SinkRef) -> Result<(u64, SignalSet)> {
+    if on_waiter() {
+        return Err(from_sink());
+    }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let mut guard = service();
     if guard.is_none() {
@@ -230,12 +261,15 @@ pub(crate) fn register(set: SignalSet, sink: SinkRef) -> Result<(u64, SignalSet)
             sink,
             reply,
         })?;
-    let newly = answer.recv().map_err(|_| gone())??;
+    let newly = await_reply(&answer)??;
     Ok((id, newly))
 }
 
 /// Adds and removes signals of a registration; returns the newly served ones.
 pub(crate) fn change(id: u64, add: SignalSet, remove: SignalSet) -> Result<SignalSet> {
+    if on_waiter() {
+        return Err(from_sink());
+    }
     let guard = service();
     let service = guard.as_ref().ok_or_else(gone)?;
     let (reply, answer) = bounded(1);
@@ -245,17 +279,16 @@ pub(crate) fn change(id: u64, add: SignalSet, remove: SignalSet) -> Result<Signa
         remove,
         reply,
     })?;
-    answer.recv().map_err(|_| gone())?
+    await_reply(&answer)?
 }
 
 /// Ends a registration; stops the waiter when nothing is left for it to do.
 pub(crate) fn unregister(id: u64) {
-    if ON_WAITER.with(Cell::get) {
-        // Dropped inside a sink: the waiter is busy delivering, so it applies the
-        // command after this batch. It cannot join itself, so it stays up.
-        if let Some(service) = service().as_ref() {
-            let _ = service.send(Command::Unregister { id, reply: None });
-        }
+    if on_waiter() {
+        // Dropped inside a sink or while the waiter rearranged its routes: it
+        // applies this itself once the current step is done. (It cannot join
+        // itself, so it stays up even if nothing is left.)
+        DROPPED_ON_WAITER.with(|d| d.borrow_mut().push(id));
         return;
     }
     let mut guard = service();
@@ -272,7 +305,7 @@ pub(crate) fn unregister(id: u64) {
     {
         return;
     }
-    if answer.recv().unwrap_or(false) {
+    if await_reply(&answer).unwrap_or(false) {
         if let Some(service) = guard.take() {
             service.stop();
         }
@@ -282,7 +315,7 @@ pub(crate) fn unregister(id: u64) {
 /// Stops a waiter that serves nothing and is no longer needed to take a released
 /// signal's default action (called after a thread unblocks signals).
 pub(crate) fn stop_if_idle() {
-    if ON_WAITER.with(Cell::get) {
+    if on_waiter() {
         return;
     }
     let mut guard = service();
@@ -293,7 +326,7 @@ pub(crate) fn stop_if_idle() {
     if service.send(Command::Idle { reply }).is_err() {
         return;
     }
-    if answer.recv().unwrap_or(false) {
+    if await_reply(&answer).unwrap_or(false) {
         if let Some(service) = guard.take() {
             service.stop();
         }
@@ -422,7 +455,13 @@ impl Waiter {
                     reply,
                 } => {
                     self.registrations.push(Registered { id, set, sink });
-                    let _ = reply.send(self.rearm());
+                    let result = self.rearm();
+                    if result.is_err() {
+                        // Leave nothing behind: the caller gets no Registration.
+                        self.registrations.retain(|r| r.id != id);
+                        let _ = self.rearm();
+                    }
+                    let _ = reply.send(result);
                 }
                 Command::Change {
                     id,
@@ -430,10 +469,22 @@ impl Waiter {
                     remove,
                     reply,
                 } => {
+                    let before = self
+                        .registrations
+                        .iter()
+                        .find(|r| r.id == id)
+                        .map(|r| r.set);
                     if let Some(r) = self.registrations.iter_mut().find(|r| r.id == id) {
                         r.set = r.set.union(add).difference(remove);
                     }
-                    let _ = reply.send(self.rearm());
+                    let result = self.rearm();
+                    if let (Err(_), Some(before)) = (&result, before) {
+                        if let Some(r) = self.registrations.iter_mut().find(|r| r.id == id) {
+                            r.set = before;
+                        }
+                        let _ = self.rearm();
+                    }
+                    let _ = reply.send(result);
                 }
                 Command::Unregister { id, reply } => {
                     self.registrations.retain(|r| r.id != id);
@@ -449,8 +500,25 @@ impl Waiter {
                 }
                 Command::Stop => return false,
             }
+            self.unregister_dropped();
         }
+        self.unregister_dropped();
         true
+    }
+
+    /// Applies unregistrations of registrations that were dropped on this thread
+    /// (their sinks owned them and went away in `rearm`, or a sink dropped one).
+    fn unregister_dropped(&mut self) {
+        loop {
+            let dropped = DROPPED_ON_WAITER.with(|d| std::mem::take(&mut *d.borrow_mut()));
+            if dropped.is_empty() {
+                return;
+            }
+            self.registrations.retain(|r| !dropped.contains(&r.id));
+            if let Err(e) = self.rearm() {
+                error!("sigcore: releasing signals failed: {e}");
+            }
+        }
     }
 
     /// Makes the armed set and the routes match the registrations; returns the
@@ -490,24 +558,35 @@ impl Waiter {
 
     fn arm(&mut self, signal: Signal) -> Result<()> {
         let replaced = sys::install_net_handler(signal).map_err(|e| Error::io("sigaction", e))?;
-        let mut saved = saved();
-        let slot = &mut saved[signal.number() as usize];
         // Already set: a forked child re-arming what its parent served, whose
         // current handler is sigcore's own. Keep the original.
-        if slot.is_none() {
-            if replaced.kind() == sys::RawDisposition::Ignore {
-                ORIGINALLY_IGNORED.fetch_or(SignalSet::from(signal).bits(), Ordering::SeqCst);
+        let first = {
+            let mut originals = saved();
+            let slot = &mut originals[signal.number() as usize];
+            let first = slot.is_none();
+            if first {
+                *slot = Some(replaced);
             }
-            *slot = Some(replaced);
-        }
+            first
+        };
         if self.released.remove(signal) {
             let _ = sys::thread_block(signal.into());
         }
+        let mask = self.armed.union(signal.into()).union(wake_signal().into());
+        if let Err(e) = self.sfd.set_mask(mask) {
+            // Undo: the signal is not served, so its disposition goes back.
+            if first {
+                if let Some(original) = saved()[signal.number() as usize].take() {
+                    let _ = sys::restore(signal, &original);
+                }
+            }
+            return Err(Error::io("signalfd", e));
+        }
+        if first && replaced.kind() == sys::RawDisposition::Ignore {
+            ORIGINALLY_IGNORED.fetch_or(SignalSet::from(signal).bits(), Ordering::SeqCst);
+        }
         self.armed.insert(signal);
         ARMED.store(self.armed.bits(), Ordering::SeqCst);
-        self.sfd
-            .set_mask(self.armed.union(wake_signal().into()))
-            .map_err(|e| Error::io("signalfd", e))?;
         debug!("sigcore: now serving {signal}");
         Ok(())
     }

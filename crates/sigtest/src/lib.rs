@@ -26,7 +26,9 @@ mod os;
 mod runner;
 
 pub use child::{exit_status_of, run_helper, Child, WaitOutcome};
-pub use os::{become_nobody, let_nobody_signal_me, running_as_root, tgkill, NOBODY};
+pub use os::{
+    become_nobody, forge_sigqueue, let_nobody_signal_me, running_as_root, tgkill, NOBODY,
+};
 pub use runner::{run, Scenario};
 
 /// `scenario!(function)` is `Scenario::new("function", function)`.

@@ -46,3 +46,41 @@ pub fn become_nobody() {
         assert_eq!(libc::setuid(NOBODY), 0);
     }
 }
+
+/// Sends `signo` to process `pid` with `rt_sigqueueinfo` and a hand-made
+/// `siginfo`: code `SI_QUEUE`, but the sender pid and uid this caller *claims*.
+/// The kernel allows it for negative codes, which is why a sender filter must not
+/// trust a queued signal's uid. Tests use it to play a forger.
+///
+/// # Errors
+///
+/// The system call's error.
+pub fn forge_sigqueue(
+    pid: i32,
+    signo: i32,
+    claimed_pid: i32,
+    claimed_uid: u32,
+    value: i32,
+) -> std::io::Result<()> {
+    const SI_QUEUE: i32 = -1;
+    // The union starts after si_signo, si_errno, si_code, aligned to a pointer.
+    let union = if cfg!(target_pointer_width = "64") {
+        4
+    } else {
+        3
+    };
+    let mut words = [0i32; 32];
+    words[0] = signo;
+    words[2] = SI_QUEUE;
+    words[union] = claimed_pid;
+    words[union + 1] = claimed_uid as i32;
+    words[union + 2] = value;
+    // SAFETY: `words` is a 128-byte buffer laid out as the kernel's siginfo for
+    // SI_QUEUE; the kernel copies it and checks the code itself.
+    let ret = unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, pid, signo, words.as_ptr()) };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
