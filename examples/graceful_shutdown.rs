@@ -76,7 +76,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("main: kill({pid}, SIGINT), as Ctrl-C would");
     sigcore::kill(pid, Signal::INT)?;
 
-    let outcome = coordinator.wait();
+    let outcome = coordinator
+        .wait()
+        .expect("a shutdown signal started the shutdown");
     println!(
         "main: clean shutdown after {:?} in {:?}; exiting 0",
         outcome.signal, outcome.took

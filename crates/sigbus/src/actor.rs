@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, select_biased, Receiver, Sender};
+use crossbeam_channel::{bounded, select_biased, unbounded, Receiver, Sender};
 use log::{debug, error, warn};
 use sigcore::{Signal, SignalEvent, SignalSet, ThreadHandle};
 
@@ -244,7 +244,10 @@ impl<M: Send + 'static> ActorRef<M> {
 
     /// The actor's mailbox counters (including restarts).
     pub fn stats(&self) -> MailboxStats {
-        MailboxStats::read(&self.shared.info, 0)
+        let queued = self.shared.bus.upgrade().map_or(0, |bus| {
+            bus.router.load().get(self.id()).map_or(0, |m| m.queued())
+        });
+        MailboxStats::read(&self.shared.info, queued)
     }
 }
 
@@ -252,15 +255,14 @@ fn join_shared<M>(shared: &ActorShared<M>) -> Option<ActorExit> {
     if shared.tid.load(Ordering::SeqCst) == ThreadHandle::current().tid() {
         return None;
     }
-    let handle = shared
-        .thread
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    if let Some(handle) = handle {
-        let exit = handle.join().unwrap_or(ActorExit::Failed);
+    // Hold the handle's lock while joining: a second joiner waits here for the
+    // first instead of returning before the thread has ended.
+    let mut handle = shared.thread.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(thread) = handle.take() {
+        let exit = thread.join().unwrap_or(ActorExit::Failed);
         *shared.exit.lock().unwrap_or_else(|p| p.into_inner()) = Some(exit);
     }
+    drop(handle);
     *shared.exit.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -385,7 +387,8 @@ impl<'a> ActorBuilder<'a> {
         let bus = self.bus;
         let (info, signals) = bus.open(self.spec)?;
         let (messages_tx, messages) = bounded(self.messages);
-        let (control_tx, control) = bounded(16);
+        // Unbounded: stop and shutdown requests must never wait for a busy actor.
+        let (control_tx, control) = unbounded();
         let shared = Arc::new(ActorShared {
             info: Arc::clone(&info),
             messages: messages_tx,
@@ -413,13 +416,16 @@ impl<'a> ActorBuilder<'a> {
             supervision: self.supervision,
             recent_restarts: VecDeque::new(),
         };
+        // Registered before its thread starts, so an actor that ends at once is
+        // also removed at once (its exit closes the mailbox and deregisters it).
         bus.inner.live_actors.fetch_add(1, Ordering::SeqCst);
+        bus.register_actor(Arc::clone(&shared) as Arc<dyn ActorControl>);
         let builder = thread::Builder::new().name(info.name.to_string());
-        let spawned = sigcore::spawn_blocked(builder, move || runner.run(ports));
-        match spawned {
+        let handle_slot = Arc::clone(&shared);
+        let mut thread_slot = handle_slot.thread.lock().unwrap_or_else(|p| p.into_inner());
+        match sigcore::spawn_blocked(builder, move || runner.run(ports)) {
             Ok(handle) => {
-                *shared.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
-                bus.register_actor(shared);
+                *thread_slot = Some(handle);
                 Ok(myself)
             }
             Err(e) => {
@@ -639,15 +645,23 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
             return Ok(());
         }
         let me = ThreadHandle::current();
-        let Ok(status) = sigcore::ProcSignals::of_thread(me.pid(), me.tid()) else {
-            return Ok(());
-        };
-        let stranded: SignalSet = status
-            .thread_pending
-            .iter()
-            .filter(|s| s.check_waitable().is_ok())
-            .collect();
-        while let Ok(Some(event)) = sigcore::wait(stranded, Some(Duration::ZERO)) {
+        // One instance at a time, and only while /proc lists it as pending for this
+        // thread: `sigtimedwait` takes this thread's own instances first but then
+        // goes on to process-wide ones, which belong to the waiter.
+        loop {
+            let Ok(status) = sigcore::ProcSignals::of_thread(me.pid(), me.tid()) else {
+                return Ok(());
+            };
+            let Some(signal) = status
+                .thread_pending
+                .iter()
+                .find(|s| s.check_waitable().is_ok())
+            else {
+                return Ok(());
+            };
+            let Ok(Some(event)) = sigcore::wait(signal.into(), Some(Duration::ZERO)) else {
+                return Ok(());
+            };
             let info = &self.ctx.myself.shared.info;
             if info.signals.contains(event.signal) {
                 debug!(
@@ -666,7 +680,6 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
                 );
             }
         }
-        Ok(())
     }
 
     fn finish(&mut self, exit: ActorExit) {
@@ -676,7 +689,8 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
         if let Some(inner) = shared.bus.upgrade() {
             inner.close(shared.info.id);
             inner.live_actors.fetch_sub(1, Ordering::SeqCst);
-            let _ = inner.exits.0.send(());
+            // An edge, not a count: the coordinator re-reads live_actors.
+            let _ = inner.exits.0.try_send(());
         }
     }
 }

@@ -2,7 +2,7 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use log::{debug, warn};
 use sigcore::{Registration, Signal, SignalEvent, SignalSet, ThreadHandle};
 
@@ -32,7 +32,7 @@ pub(crate) struct Inner {
     control: Mutex<Control>,
     closed: AtomicBool,
     pub(crate) live_actors: AtomicUsize,
-    /// One message per actor thread that ends; the shutdown coordinator waits on it.
+    /// Signalled when an actor thread ends; the shutdown coordinator waits on it.
     pub(crate) exits: (Sender<()>, Receiver<()>),
     /// Set by a shutdown coordinator: where actor escalations go.
     pub(crate) escalations: Mutex<Option<Sender<()>>>,
@@ -104,7 +104,7 @@ impl Bus {
                 }),
                 closed: AtomicBool::new(false),
                 live_actors: AtomicUsize::new(0),
-                exits: unbounded(),
+                exits: bounded(1),
                 escalations: Mutex::new(None),
             }),
         }

@@ -5,6 +5,7 @@
 //! reads it without a lock. It holds no real signals, so it is unit-tested here.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sigcore::{Signal, SignalSet};
@@ -12,8 +13,9 @@ use slab::Slab;
 
 use crate::mailbox::Mailbox;
 
-/// Identifies a subscription or an actor on its bus. Never reused: a stale id
-/// finds nothing rather than someone else.
+/// Identifies a subscription or an actor. Never reused, and unique across all
+/// buses of the process: a stale id (or another bus's) finds nothing rather
+/// than someone else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriptionId {
     key: usize,
@@ -21,7 +23,7 @@ pub struct SubscriptionId {
 }
 
 impl SubscriptionId {
-    /// A number unique among the bus's subscriptions, for display.
+    /// A number unique among the process's subscriptions, for display.
     pub fn serial(&self) -> u64 {
         self.serial
     }
@@ -33,12 +35,14 @@ impl fmt::Display for SubscriptionId {
     }
 }
 
+/// Serial numbers of subscription ids, process-wide.
+static SERIALS: AtomicU64 = AtomicU64::new(1);
+
 #[derive(Clone)]
 pub(crate) struct Registry {
     mailboxes: Slab<Arc<Mailbox>>,
     /// Per signal number: the mailboxes that take it, in subscription order.
     by_signal: Vec<Vec<Arc<Mailbox>>>,
-    next_serial: u64,
 }
 
 impl Registry {
@@ -46,28 +50,27 @@ impl Registry {
         Registry {
             mailboxes: Slab::new(),
             by_signal: vec![Vec::new(); Signal::rtmax().number() as usize + 1],
-            next_serial: 1,
         }
     }
 
-    /// The id the next inserted mailbox will get.
+    /// A fresh id for the next mailbox inserted into this registry (the caller
+    /// holds the bus's control lock, so nothing else inserts in between).
     pub(crate) fn next_id(&self) -> SubscriptionId {
         SubscriptionId {
             key: self.mailboxes.vacant_key(),
-            serial: self.next_serial,
+            serial: SERIALS.fetch_add(1, Ordering::Relaxed),
         }
     }
 
-    /// Adds a mailbox whose info carries `self.next_id()`.
+    /// Adds a mailbox whose info carries an id from `next_id`.
     pub(crate) fn insert(&mut self, mailbox: Mailbox) -> SubscriptionId {
-        let id = self.next_id();
-        debug_assert_eq!(mailbox.info.id, id);
+        let id = mailbox.info.id;
+        debug_assert_eq!(id.key, self.mailboxes.vacant_key());
         let mailbox = Arc::new(mailbox);
         for signal in mailbox.info.signals {
             self.by_signal[signal.number() as usize].push(Arc::clone(&mailbox));
         }
         self.mailboxes.insert(mailbox);
-        self.next_serial += 1;
         id
     }
 
@@ -111,7 +114,6 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
     use std::time::Instant;
 
     use crossbeam_channel::{bounded, Receiver};

@@ -64,8 +64,9 @@ impl Bus {
     /// let bus = sigbus::Bus::new();
     /// // ... spawn actors ...
     /// let coordinator = bus.shutdown_coordinator(Duration::from_secs(5))?;
-    /// let outcome = coordinator.wait(); // returns after a clean shutdown
-    /// println!("stopped by {:?} in {:?}", outcome.signal, outcome.took);
+    /// if let Some(outcome) = coordinator.wait() { // returns after a clean shutdown
+    ///     println!("stopped by {:?} in {:?}", outcome.signal, outcome.took);
+    /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn shutdown_coordinator(&self, grace: Duration) -> Result<ShutdownCoordinator, BusError> {
@@ -96,7 +97,10 @@ impl Bus {
                 recv(escalations) -> _ => None,
             };
             let started = Instant::now();
-            let deadline = started + grace;
+            // A grace of Duration::MAX means "wait as long as it takes".
+            let far = Duration::from_secs(100 * 365 * 24 * 3600);
+            let deadline = started.checked_add(grace).unwrap_or(started + far);
+            let timeout = after(grace.min(far));
             let name = first.map_or("a request", Signal::name);
             debug!(
                 "sigbus: {name}: shutting down, {} actor(s), grace {grace:?}",
@@ -106,7 +110,6 @@ impl Bus {
                 signal: first,
                 deadline,
             });
-            let timeout = after(grace);
             let exits = bus.inner.exits.1.clone();
             while bus.live_actors() > 0 {
                 select! {
@@ -149,17 +152,15 @@ impl ShutdownCoordinator {
         let _ = self.trigger.try_send(());
     }
 
-    /// Waits until the shutdown has finished cleanly (the process is ended by a
-    /// signal otherwise, so this does not return then).
-    pub fn wait(mut self) -> ShutdownOutcome {
-        let outcome = self.outcome.recv();
+    /// Waits until the shutdown has finished cleanly; the process is ended by a
+    /// signal otherwise, so this does not return then. `None` when the bus was
+    /// shut down some other way (`Bus::shutdown`) before any shutdown signal.
+    pub fn wait(mut self) -> Option<ShutdownOutcome> {
+        let outcome = self.outcome.recv().ok();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        outcome.unwrap_or(ShutdownOutcome {
-            signal: None,
-            took: Duration::ZERO,
-        })
+        outcome
     }
 
     /// Waits at most `timeout`; `None` if the shutdown has not finished by then

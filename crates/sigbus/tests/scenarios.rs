@@ -403,7 +403,9 @@ fn coordinated_child() {
             .unwrap();
     }
     let coordinator = bus.shutdown_coordinator(grace).unwrap();
-    let outcome = coordinator.wait();
+    let outcome = coordinator
+        .wait()
+        .expect("a shutdown signal started the shutdown");
     println!(
         "clean shutdown after {:?} in {:?}",
         outcome.signal, outcome.took
@@ -689,6 +691,42 @@ fn forbidden_signals_are_refused() {
     assert!(bus.routes().is_empty());
 }
 
+fn a_huge_grace_period_and_an_early_shutdown_are_handled() {
+    let bus = Bus::new();
+    let actor = bus.actor("a").spawn_fn(|_, _| {}).unwrap();
+    let coordinator = bus.shutdown_coordinator(Duration::MAX).unwrap();
+    coordinator.trigger();
+    let outcome = coordinator.wait().expect("a triggered shutdown finishes");
+    assert_eq!(outcome.signal, None);
+    assert_eq!(actor.join(), Some(ActorExit::Stopped));
+    assert!(bus.is_closed());
+
+    let other = Bus::new();
+    let coordinator = other.shutdown_coordinator(secs(5)).unwrap();
+    other.shutdown();
+    assert_eq!(coordinator.wait(), None, "no shutdown signal ever came");
+}
+
+/// An actor takes a thread-directed signal stranded on its thread, but never a
+/// process-wide instance of the same signal, which belongs to the waiter (or,
+/// here, stays pending for the next registration).
+fn an_actor_takes_only_its_own_stranded_signals() {
+    sigcore::block(Signal::HUP.into()).unwrap();
+    let bus = Bus::new();
+    let actor = bus.actor("idle").spawn_fn(|_, _| {}).unwrap();
+    assert!(sigtest::eventually(secs(5), || actor.tid() != 0));
+    sigcore::raise(Signal::HUP).unwrap(); // process-wide; nothing serves HUP
+    sigtest::tgkill(actor.tid(), Signal::HUP.number());
+    actor.signal(Signal::USR1).unwrap(); // wake it: it looks after each event
+    assert!(sigtest::eventually(secs(5), || actor.stats().dropped == 1));
+    let status = ProcSignals::of_process(me()).unwrap();
+    assert!(
+        status.shared_pending.contains(Signal::HUP),
+        "the process-wide HUP is still pending"
+    );
+    bus.shutdown();
+}
+
 fn main() {
     sigtest::run(&[
         scenario!(four_workers_all_receive_one_kill),
@@ -713,5 +751,7 @@ fn main() {
         scenario!(a_thread_directed_signal_to_an_actor_is_delivered),
         scenario!(routes_and_stats_describe_the_bus),
         scenario!(forbidden_signals_are_refused),
+        scenario!(a_huge_grace_period_and_an_early_shutdown_are_handled),
+        scenario!(an_actor_takes_only_its_own_stranded_signals),
     ]);
 }

@@ -681,6 +681,40 @@ fn serve_then_exit_by_term() {
         .unwrap();
 }
 
+/// A sink that owns another registration: dropping the outer one drops the
+/// sink on the waiter thread, which drops the inner one there. No deadlock, and
+/// both signals are released.
+fn a_sink_owning_a_registration_can_be_dropped() {
+    let inner = Signals::new(Signal::USR2.into()).unwrap();
+    let outer = Registration::new(Signal::USR1.into(), move |_: &SignalEvent| {
+        let _ = inner.try_recv();
+    })
+    .unwrap();
+    drop(outer);
+    assert_eq!(
+        sigcore::disposition(Signal::USR1).unwrap(),
+        Disposition::Default
+    );
+    assert!(sigtest::eventually(Duration::from_secs(5), || {
+        sigcore::disposition(Signal::USR2).unwrap() == Disposition::Default
+    }));
+}
+
+/// Registering from inside a sink (on the waiter thread) is an error, not a
+/// wait for itself.
+fn registering_from_a_sink_is_an_error() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let _outer = Registration::new(Signal::USR1.into(), move |_: &SignalEvent| {
+        let nested = Signals::new(Signal::USR2.into());
+        let _ = tx.try_send(nested.err().map(|e| e.to_string()));
+    })
+    .unwrap();
+    sigcore::raise(Signal::USR1).unwrap();
+    let error = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(error.is_some_and(|e| e.contains("inside a sink")));
+}
+
 fn main() {
     sigtest::run(&[
         scenario!(kill_reaches_a_worker_thread_with_the_sender),
@@ -709,6 +743,8 @@ fn main() {
         scenario!(pidfd_and_bad_targets),
         scenario!(ignoring_discards_a_pending_signal),
         scenario!(exit_by_signal_reports_the_signal_to_the_parent),
+        scenario!(a_sink_owning_a_registration_can_be_dropped).timeout(Duration::from_secs(20)),
+        scenario!(registering_from_a_sink_is_an_error).timeout(Duration::from_secs(20)),
         Scenario::new("_serve_then_exit_by_term", serve_then_exit_by_term).helper(),
     ]);
 }

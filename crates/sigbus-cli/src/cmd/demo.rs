@@ -325,7 +325,9 @@ fn tour(args: &DemoArgs, pid: i32, config: &PathBuf) -> Result<(), CliError> {
     tour.step("SIGTERM: graceful shutdown, every actor gets a notice and stops");
     sigcore::kill(pid, Signal::TERM)?;
     tour.expect(n + 3)?;
-    let outcome = coordinator.wait();
+    let outcome = coordinator
+        .wait()
+        .ok_or_else(|| CliError::Failed("the bus shut down before SIGTERM was handled".into()))?;
     output::line(&format!(
         "\ndone: all actors stopped in {:.1} ms after {}; signals released; exit 0",
         outcome.took.as_secs_f64() * 1e3,
