@@ -111,7 +111,11 @@
 //!   signal, [`ignore`] and [`set_default`] refuse to touch it.
 //! - **Children** inherit the blocked mask across `exec`; spawn them with
 //!   [`CommandExt::reset_signals`]. A child of `fork` without `exec` has no waiter:
-//!   its signals stay blocked until it creates a registration of its own.
+//!   its signals stay blocked until it creates a registration of its own (sigcore
+//!   notices the new pid and starts a fresh waiter; what the child inherited from
+//!   the parent is inert). As with any library that uses locks, `fork` while
+//!   another thread is inside a sigcore call (registering, releasing) can leave
+//!   the child with a lock nobody will release: fork from a quiet moment, or exec.
 //! - A [`Sink`] runs on the waiter thread: it must not block.
 //! - Linux only for now (signalfd, eventfd, pidfd); the platform code is confined to
 //!   one private module.

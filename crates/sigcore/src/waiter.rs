@@ -375,8 +375,11 @@ impl Waiter {
             let count = match self.sfd.read(&mut batch) {
                 Ok(count) => count,
                 Err(e) => {
+                    // Not expected from a signalfd; pause rather than spin, and
+                    // still look at the commands (a Stop must get through).
                     error!("sigcore: reading the signalfd failed: {e}");
-                    continue;
+                    thread::sleep(std::time::Duration::from_millis(10));
+                    0
                 }
             };
             for raw in &batch[..count] {
