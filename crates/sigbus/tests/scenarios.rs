@@ -367,7 +367,10 @@ fn a_supervision_limit_and_escalation_end_cleanly() {
     assert!(bus.is_closed());
     while bystander.recv_timeout(secs(10)).is_ok() {}
     assert_eq!(bus.live_actors(), 0);
-    assert_eq!(sigcore::disposition(rt).unwrap(), Disposition::Default);
+    // The bus is marked closed first; the escalation thread releases the signal
+    // right after.
+    let released = || sigcore::disposition(rt).unwrap() == Disposition::Default;
+    assert!(sigtest::eventually(secs(5), released));
 }
 
 struct Worker {
