@@ -207,12 +207,12 @@ pub(super) extern "C" fn on_stray_signal(
     }
     if !context.is_null() && (1..=64).contains(&signo) {
         // The kernel restores uc_sigmask from the context on return, so adding the
-        // signal here blocks it in that thread from now on.
+        // signal here blocks it in that thread from now on. Only a raw pointer to
+        // uc_sigmask is formed: the kernel's frame is smaller than glibc's
+        // ucontext_t, so no reference to the whole struct may exist.
         // SAFETY: with SA_SIGINFO the third argument points to the interrupted
-        // thread's ucontext_t. Only a raw pointer to its uc_sigmask is formed (the
-        // kernel's frame is smaller than glibc's ucontext_t, so no reference to the
-        // whole struct), and sigaddset writes only the word of `signo` (1..=64),
-        // which lies in the kernel's 8-byte mask. sigaddset is async-signal-safe.
+        // thread's ucontext_t; sigaddset (async-signal-safe) writes only the word
+        // of `signo` (1..=64), inside the kernel's 8-byte mask.
         unsafe {
             let mask = std::ptr::addr_of_mut!((*context.cast::<libc::ucontext_t>()).uc_sigmask);
             libc::sigaddset(mask, signo);
