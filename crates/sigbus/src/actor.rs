@@ -421,8 +421,8 @@ impl<'a> ActorBuilder<'a> {
         bus.inner.live_actors.fetch_add(1, Ordering::SeqCst);
         bus.register_actor(Arc::clone(&shared) as Arc<dyn ActorControl>);
         let builder = thread::Builder::new().name(info.name.to_string());
-        let handle_slot = Arc::clone(&shared);
-        let mut thread_slot = handle_slot.thread.lock().unwrap_or_else(|p| p.into_inner());
+        // Held while spawning: a join from elsewhere waits until the handle is in.
+        let mut thread_slot = shared.thread.lock().unwrap_or_else(|p| p.into_inner());
         match sigcore::spawn_blocked(builder, move || runner.run(ports)) {
             Ok(handle) => {
                 *thread_slot = Some(handle);

@@ -79,18 +79,20 @@ impl MailboxInfo {
     }
 
     fn count_drop(&self, event: &SignalEvent, why: &str) {
-        let before = self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-        // Log the first drop and then at powers of two: a storm must not turn
-        // into a log storm.
-        if before == 0 || (before + 1).is_power_of_two() {
+        if let Some(total) = count_and_sample(&self.counters.dropped) {
             warn!(
-                "sigbus: {} dropped {} ({why}); {} dropped so far",
-                self.name,
-                event.signal,
-                before + 1
+                "sigbus: {} dropped {} ({why}); {total} dropped so far",
+                self.name, event.signal
             );
         }
     }
+}
+
+/// Adds one to `counter`; returns the new total when it is worth a log line: the
+/// first time and then at powers of two, so a storm never becomes a log storm.
+fn count_and_sample(counter: &AtomicU64) -> Option<u64> {
+    let total = counter.fetch_add(1, Ordering::Relaxed) + 1;
+    total.is_power_of_two().then_some(total)
 }
 
 /// Result of offering an event to a mailbox.
@@ -127,15 +129,10 @@ impl Mailbox {
     /// Routes a kernel event: filter, then enqueue under the overflow policy.
     pub(crate) fn offer(&self, event: &SignalEvent) -> Offer {
         if !self.info.filter.accepts_as(&event.origin, self.info.my_uid) {
-            let before = self.info.counters.refused.fetch_add(1, Ordering::Relaxed);
-            if before == 0 || (before + 1).is_power_of_two() {
+            if let Some(total) = count_and_sample(&self.info.counters.refused) {
                 warn!(
-                    "sigbus: {} refused {} from {} (sender filter {:?}); {} refused so far",
-                    self.info.name,
-                    event.signal,
-                    event.origin,
-                    self.info.filter,
-                    before + 1
+                    "sigbus: {} refused {} from {} (sender filter {:?}); {total} refused so far",
+                    self.info.name, event.signal, event.origin, self.info.filter
                 );
             }
             return Offer::Refused;

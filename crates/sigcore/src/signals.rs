@@ -53,12 +53,10 @@ impl Sink for ChannelSink {
         if self.sender.try_send(event.clone()).is_err()
             && !self.shared.closed.load(Ordering::Relaxed)
         {
-            let before = self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            if before.is_power_of_two() || before == 0 {
-                warn!(
-                    "sigcore: reader is behind; dropped {} event(s) so far",
-                    before + 1
-                );
+            // Log the first drop and then at powers of two only.
+            let total = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if total.is_power_of_two() {
+                warn!("sigcore: reader is behind; dropped {total} event(s) so far");
             }
         }
     }

@@ -7,7 +7,7 @@
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -46,8 +46,6 @@ static BLOCKED_WHILE_SERVED: AtomicU64 = AtomicU64::new(0);
 static BLOCKED_EXPLICITLY: AtomicU64 = AtomicU64::new(0);
 /// Armed signals whose replaced disposition was SIG_IGN (to restore in children).
 static ORIGINALLY_IGNORED: AtomicU64 = AtomicU64::new(0);
-/// Kernel id of the waiter thread, 0 when none runs.
-static WAITER_TID: AtomicI32 = AtomicI32::new(0);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
@@ -135,7 +133,7 @@ enum Command {
     Unregister {
         id: u64,
         /// `true` in the reply: nothing left to serve, the thread may stop.
-        reply: Option<Sender<bool>>,
+        reply: Sender<bool>,
     },
     /// Asks whether the thread may stop (nothing registered, no default to take).
     Idle {
@@ -178,7 +176,6 @@ fn service() -> MutexGuard<'static, Option<Service>> {
         // in SAVED, so releases still restore the originals.
         debug!("sigcore: forked child; the parent's waiter is not here");
         std::mem::forget(guard.take());
-        WAITER_TID.store(0, Ordering::SeqCst);
         sys::set_wake_target(0, 0, 0);
     }
     guard
@@ -208,7 +205,6 @@ impl Service {
         let _ = sys::thread_set_mask(previous);
         let thread = spawned.map_err(|e| Error::io("spawning the waiter thread", e))?;
         let tid = ready_rx.recv().unwrap_or(0);
-        WAITER_TID.store(tid, Ordering::SeqCst);
         sys::set_wake_target(sys::getpid(), tid, wake_signal().number());
         debug!("sigcore: waiter thread started (tid {tid})");
         Ok(Service {
@@ -231,7 +227,6 @@ impl Service {
         // No more wake-ups once it is told to stop: its thread id may be reused.
         sys::set_wake_target(0, 0, 0);
         let _ = self.thread.join();
-        WAITER_TID.store(0, Ordering::SeqCst);
         debug!("sigcore: waiter thread stopped");
     }
 }
@@ -291,39 +286,26 @@ pub(crate) fn unregister(id: u64) {
         DROPPED_ON_WAITER.with(|d| d.borrow_mut().push(id));
         return;
     }
-    let mut guard = service();
-    let Some(service) = guard.as_ref() else {
-        return;
-    };
-    let (reply, answer) = bounded(1);
-    if service
-        .send(Command::Unregister {
-            id,
-            reply: Some(reply),
-        })
-        .is_err()
-    {
-        return;
-    }
-    if await_reply(&answer).unwrap_or(false) {
-        if let Some(service) = guard.take() {
-            service.stop();
-        }
-    }
+    ask_then_stop_if_idle(|reply| Command::Unregister { id, reply });
 }
 
 /// Stops a waiter that serves nothing and is no longer needed to take a released
 /// signal's default action (called after a thread unblocks signals).
 pub(crate) fn stop_if_idle() {
-    if on_waiter() {
-        return;
+    if !on_waiter() {
+        ask_then_stop_if_idle(|reply| Command::Idle { reply });
     }
+}
+
+/// Sends a command whose reply says whether the waiter may stop, and stops it
+/// if so, all under the service lock so no registration slips in between.
+fn ask_then_stop_if_idle(command: impl FnOnce(Sender<bool>) -> Command) {
     let mut guard = service();
     let Some(service) = guard.as_ref() else {
         return;
     };
     let (reply, answer) = bounded(1);
-    if service.send(Command::Idle { reply }).is_err() {
+    if service.send(command(reply)).is_err() {
         return;
     }
     if await_reply(&answer).unwrap_or(false) {
@@ -494,9 +476,7 @@ impl Waiter {
                     if let Err(e) = self.rearm() {
                         error!("sigcore: releasing signals failed: {e}");
                     }
-                    if let Some(reply) = reply {
-                        let _ = reply.send(self.may_stop());
-                    }
+                    let _ = reply.send(self.may_stop());
                 }
                 Command::Idle { reply } => {
                     let _ = reply.send(self.may_stop());
@@ -652,7 +632,7 @@ pub(crate) fn warn_unblocked_threads(newly: SignalSet) {
     if newly.is_empty() {
         return;
     }
-    let skip = [sys::gettid(), WAITER_TID.load(Ordering::SeqCst)];
+    let skip = [sys::gettid(), sys::wake_target_tid()];
     let Ok(threads) = crate::ProcSignals::of_threads(sys::getpid()) else {
         return;
     };

@@ -28,7 +28,8 @@ pub(crate) use mask::{
     timed_wait,
 };
 pub(crate) use net::{
-    clear_wake, drain_net, net_blocked, set_wake_target, take_overflows, wake_waiter,
+    clear_wake, drain_net, net_blocked, set_wake_target, take_overflows, wake_target_tid,
+    wake_waiter,
 };
 pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
 pub(crate) use timer::{alarm, getitimer, setitimer};

@@ -78,6 +78,11 @@ pub(crate) fn set_wake_target(pid: i32, tid: i32, signo: i32) {
     WAKE_PENDING.store(false, Ordering::SeqCst);
 }
 
+/// The waiter thread's kernel id, 0 when none runs.
+pub(crate) fn wake_target_tid() -> i32 {
+    WAKE_TID.load(Ordering::SeqCst)
+}
+
 /// Wakes the waiter: a thread-directed wake signal, at most one in flight.
 /// Async-signal-safe: atomics and one raw system call.
 pub(crate) fn wake_waiter() {
