@@ -293,6 +293,8 @@ const SI_USER: i32 = 0;
 const SI_KERNEL: i32 = 0x80;
 const SI_QUEUE: i32 = -1;
 const SI_TIMER: i32 = -2;
+/// `SI_TIMER`, for the waiter's own wake timer.
+pub(crate) const CODE_TIMER: i32 = SI_TIMER;
 const SI_TKILL: i32 = -6;
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;

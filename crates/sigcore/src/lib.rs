@@ -105,8 +105,14 @@
 //!   them is [`Error::Forbidden`].
 //! - **SIGRTMAX is reserved**: sigcore sends it to its own waiter thread (only) to
 //!   wake it for commands, so the waiter can block in a single `read` of its
-//!   signalfd, as cheap as `sigwaitinfo`. It cannot be served, and a SIGRTMAX sent
-//!   to the process from outside is read and ignored while a waiter runs.
+//!   signalfd, as cheap as `sigwaitinfo`. It cannot be served. From the first use
+//!   on, it has a do-nothing handler, so a SIGRTMAX sent from outside is harmless.
+//!   Where something else holds SIGRTMAX when sigcore starts (another library's
+//!   handler; valgrind keeps it for itself), the highest free real-time signal
+//!   below it is reserved instead: [`Signal::check_waitable`] names it. Wake-ups
+//!   never depend on a free signal-queue slot: when this user's
+//!   `RLIMIT_SIGPENDING` count is full, they go through a POSIX timer whose
+//!   queue entry was set aside in advance.
 //! - **Process-wide effects**: dispositions are per process. While sigcore serves a
 //!   signal, [`ignore`] and [`set_default`] refuse to touch it.
 //! - **Children** inherit the blocked mask across `exec`; spawn them with

@@ -255,7 +255,8 @@ impl Signal {
     /// blocked), for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP (raised by faults,
     /// they go synchronously to the faulting thread; blocking them turns a fault into
     /// an immediate kill, and Rust's runtime uses SIGSEGV/SIGBUS for stack overflow),
-    /// and for SIGRTMAX, which sigcore sends to its own waiter thread to wake it.
+    /// and for SIGRTMAX (or the signal sigcore took instead, see the crate docs),
+    /// which sigcore sends to its own waiter thread to wake it.
     ///
     /// # Examples
     ///
@@ -273,7 +274,9 @@ impl Signal {
                 "it reports a fault synchronously to the faulting thread, so no waiter \
                  thread can serve it"
             }
-            n if n == sys::rtmax() => "sigcore reserves it to wake its waiter thread",
+            n if n >= sys::rtmax() - 7 && n == crate::waiter::wake_signal().number() => {
+                "sigcore reserves it to wake its waiter thread"
+            }
             _ => return Ok(()),
         };
         Err(Error::Forbidden {

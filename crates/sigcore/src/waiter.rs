@@ -8,14 +8,14 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use log::{debug, error, trace, warn};
 
-use crate::event::{next_seq, RawInfo, CODE_UNKNOWN};
+use crate::event::{next_seq, RawInfo, CODE_TIMER, CODE_UNKNOWN};
 use crate::sys::{self, SavedAction, SignalFd, BATCH};
 use crate::{Error, Result, Signal, SignalEvent, SignalSet};
 
@@ -67,8 +67,8 @@ fn from_sink() -> Error {
     )
 }
 
-/// Waits for the waiter's reply. A wake-up can fail to go out (the real-time
-/// queue of this user is full): while no reply comes, wake it again.
+/// Waits for the waiter's reply, ringing again now and then: cheap insurance, as
+/// a ring cannot be refused (see `sys::wake`).
 fn await_reply<T>(answer: &Receiver<T>) -> Result<T> {
     loop {
         match answer.recv_timeout(std::time::Duration::from_millis(100)) {
@@ -147,6 +147,8 @@ struct Service {
     pid: i32,
     commands: Sender<Command>,
     thread: JoinHandle<()>,
+    /// The waiter's wake timer (see `sys::wake`), deleted once the thread ends.
+    timer: i32,
 }
 
 static SERVICE: Mutex<Option<Service>> = Mutex::new(None);
@@ -176,20 +178,33 @@ fn service() -> MutexGuard<'static, Option<Service>> {
         // in SAVED, so releases still restore the originals.
         debug!("sigcore: forked child; the parent's waiter is not here");
         std::mem::forget(guard.take());
-        sys::set_wake_target(0, 0, 0);
+        sys::set_wake_target(0, 0, 0, -1);
     }
     guard
 }
 
 /// The signal that wakes the waiter thread for commands and safety-net records,
 /// sent to that thread only. Reserved: no registration may serve it.
+///
+/// SIGRTMAX, unless something else holds it when sigcore first needs it (another
+/// library's handler, or valgrind, which keeps SIGRTMAX for itself): then the
+/// highest real-time signal below it that is free. Chosen once; its do-nothing
+/// handler stays for the life of the process, so a stray one is harmless.
 pub(crate) fn wake_signal() -> Signal {
-    Signal::rtmax()
+    static WAKE: OnceLock<Signal> = OnceLock::new();
+    *WAKE.get_or_init(|| {
+        let top = Signal::rtmax().number();
+        let candidates = (top.saturating_sub(7).max(Signal::rtmin().number())..=top)
+            .rev()
+            .filter_map(|n| Signal::new(n).ok());
+        sys::claim_wake_signal(candidates).unwrap_or_else(Signal::rtmax)
+    })
 }
 
 impl Service {
     fn start() -> Result<Service> {
-        let sfd = SignalFd::new(wake_signal().into()).map_err(|e| Error::io("signalfd", e))?;
+        let wake = wake_signal();
+        let sfd = SignalFd::new(wake.into()).map_err(|e| Error::io("signalfd", e))?;
         let (commands, receiver) = unbounded();
         // The thread must start with every signal blocked: set the mask here, let
         // the new thread inherit it, then restore ours.
@@ -199,18 +214,39 @@ impl Service {
             .name("sigcore-waiter".into())
             .spawn(move || {
                 ON_WAITER.with(|w| w.set(true));
-                let _ = ready_tx.send(sys::gettid());
-                Waiter::new(sfd, receiver).run();
+                let tid = sys::gettid();
+                // The timer must be this thread's; its queue entry is allocated
+                // now, so a full queue is reported here rather than later.
+                let timer = sys::create_wake_timer(tid, wake.number());
+                let ok = timer.is_ok();
+                let _ = ready_tx.send(timer.map(|timer| (tid, timer)));
+                if ok {
+                    Waiter::new(sfd, receiver).run();
+                }
             });
         let _ = sys::thread_set_mask(previous);
         let thread = spawned.map_err(|e| Error::io("spawning the waiter thread", e))?;
-        let tid = ready_rx.recv().unwrap_or(0);
-        sys::set_wake_target(sys::getpid(), tid, wake_signal().number());
-        debug!("sigcore: waiter thread started (tid {tid})");
+        let (tid, timer) = match ready_rx.recv() {
+            Ok(Ok(started)) => started,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(match e.raw_os_error() {
+                    Some(libc::EAGAIN) => Error::QueueFull { signal: wake },
+                    _ => Error::io("timer_create", e),
+                });
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(gone());
+            }
+        };
+        sys::set_wake_target(sys::getpid(), tid, wake.number(), timer);
+        debug!("sigcore: waiter thread started (tid {tid}, wake signal {wake})");
         Ok(Service {
             pid: sys::getpid(),
             commands,
             thread,
+            timer,
         })
     }
 
@@ -224,9 +260,10 @@ impl Service {
 
     fn stop(self) {
         let _ = self.send(Command::Stop);
-        // No more wake-ups once it is told to stop: its thread id may be reused.
-        sys::set_wake_target(0, 0, 0);
         let _ = self.thread.join();
+        // No more wake-ups: the thread id may be reused.
+        sys::set_wake_target(0, 0, 0, -1);
+        sys::delete_wake_timer(self.timer);
         debug!("sigcore: waiter thread stopped");
     }
 }
@@ -367,7 +404,7 @@ impl Waiter {
             for raw in &batch[..count] {
                 if raw.signo != wake {
                     self.dispatch(raw);
-                } else if raw.pid != self.pid {
+                } else if raw.pid != self.pid && raw.code != CODE_TIMER {
                     debug!(
                         "sigcore: ignored {} from pid {}: reserved for the waiter",
                         wake_signal(),
@@ -376,8 +413,8 @@ impl Waiter {
                 }
             }
             // Look for work after every batch, woken or not: cheap when there is
-            // none (a few atomic loads), and it covers a wake-up that could not be
-            // sent because the real-time queue was full.
+            // none (a few atomic loads). Cleared first, so a ring sent after the
+            // look is not lost.
             sys::clear_wake();
             self.drain_safety_net();
             if !self.run_commands() {

@@ -421,6 +421,159 @@ fn stray_and_queued_realtime_signals_all_arrive() {
     early.join().unwrap();
 }
 
+fn waiter_tid() -> i32 {
+    ProcSignals::of_threads(me())
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "sigcore-waiter")
+        .expect("a thread named sigcore-waiter")
+        .pid
+}
+
+/// Who fills the signal queue in [`commands_complete_when_the_queue_is_full`].
+enum Attacker {
+    /// A thread of this process (the same uid as any local process of ours).
+    SameUser,
+    /// A process running as `nobody` that may signal us (root only).
+    Nobody,
+}
+
+/// Design fact 14, played as a hostile process: real-time signals parked on the
+/// waiter thread (its tid is in /proc) fill this user's signal queue, so any
+/// real-time `tgkill` is refused. Registering, releasing and stopping must still
+/// complete at once, and signals still arrive.
+fn commands_complete_when_the_queue_is_full(attacker: Attacker) {
+    sigtest::limit_signal_queue(300);
+    sigcore::block([Signal::USR1, Signal::USR2].into()).unwrap();
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let parked_signal = Signal::realtime(5).unwrap();
+    let parked = match attacker {
+        Attacker::SameUser => sigtest::park_until_full(me(), waiter_tid(), parked_signal.number()),
+        Attacker::Nobody => {
+            sigtest::let_nobody_signal_me();
+            let helper = sigtest::run_helper(
+                "_park_as_nobody",
+                &[("PARK_AT", format!("{} {}", me(), waiter_tid()))],
+            );
+            let (outcome, stdout, stderr) = helper.wait(Duration::from_secs(20));
+            assert_eq!(outcome, WaitOutcome::Exited(0), "{stderr}");
+            stdout
+                .trim()
+                .parse()
+                .expect("the helper prints how many it parked")
+        }
+    };
+    assert!(parked > 0, "nothing could be parked");
+    assert!(
+        matches!(
+            sigcore::sigqueue(me(), parked_signal, 1),
+            Err(Error::QueueFull { .. })
+        ),
+        "the queue should be full"
+    );
+
+    let started = std::time::Instant::now();
+    let more = Signals::new(Signal::USR2.into()).unwrap();
+    sigcore::kill(me(), Signal::USR2).unwrap(); // standard signals still get through
+    assert_eq!(recv(&more).signal, Signal::USR2);
+    drop(more);
+    sigcore::kill(me(), Signal::USR1).unwrap();
+    assert_eq!(recv(&signals).signal, Signal::USR1);
+    drop(signals);
+    assert!(waiter_gone(), "the waiter must stop");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "commands took {:?} with a full queue",
+        started.elapsed()
+    );
+}
+
+fn commands_complete_when_the_same_user_fills_the_queue() {
+    commands_complete_when_the_queue_is_full(Attacker::SameUser);
+}
+
+fn commands_complete_when_nobody_fills_the_queue() {
+    if !sigtest::running_as_root() {
+        println!("skipped: needs root to run a sender as nobody");
+        return;
+    }
+    commands_complete_when_the_queue_is_full(Attacker::Nobody);
+}
+
+/// Helper: as `nobody`, parks real-time signals on the thread named in PARK_AT
+/// ("PID TID") until the kernel refuses more; prints how many.
+fn park_as_nobody() {
+    let target = std::env::var("PARK_AT").unwrap();
+    let (pid, tid) = target.split_once(' ').unwrap();
+    sigtest::become_nobody();
+    let parked = sigtest::park_until_full(
+        pid.parse().unwrap(),
+        tid.parse().unwrap(),
+        Signal::realtime(5).unwrap().number(),
+    );
+    println!("{parked}");
+}
+
+/// The reserved wake signal sent from outside, to a process whose main thread
+/// leaves it unblocked, is harmless (its default action would kill).
+fn an_outside_wake_signal_is_harmless() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let wake = Signal::rtmax();
+    assert!(matches!(
+        wake.check_waitable(),
+        Err(Error::Forbidden { .. })
+    ));
+    assert!(!sigcore::thread_mask().unwrap().contains(wake));
+    for _ in 0..100 {
+        sigcore::kill(me(), wake).unwrap();
+    }
+    // Still alive, still serving.
+    sigcore::kill(me(), Signal::USR1).unwrap();
+    assert_eq!(recv(&signals).signal, Signal::USR1);
+    let child = Command::new("kill")
+        .args([&format!("-{}", wake.number()), &me().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.success());
+    sigcore::kill(me(), Signal::USR1).unwrap();
+    assert_eq!(recv(&signals).signal, Signal::USR1);
+}
+
+extern "C" fn foreign_handler(_: libc::c_int) {}
+
+/// Another library's handler on SIGRTMAX is left alone: sigcore takes the next
+/// free real-time signal for its wake-ups instead (what valgrind needs too).
+fn a_foreign_handler_on_sigrtmax_moves_the_wake_signal() {
+    // SAFETY: installs a plain handler that does nothing.
+    let installed = unsafe {
+        libc::signal(
+            Signal::rtmax().number(),
+            foreign_handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        )
+    };
+    assert_ne!(installed, libc::SIG_ERR);
+    sigcore::block([Signal::USR1, Signal::USR2].into()).unwrap();
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let below = Signal::new(Signal::rtmax().number() - 1).unwrap();
+    assert!(Signal::rtmax().check_waitable().is_ok());
+    assert!(matches!(
+        below.check_waitable(),
+        Err(Error::Forbidden { .. })
+    ));
+    assert_eq!(
+        sigcore::disposition(Signal::rtmax()).unwrap(),
+        Disposition::Handler
+    );
+    // Commands still wake the waiter.
+    let more = Signals::new(Signal::USR2.into()).unwrap();
+    sigcore::raise(Signal::USR2).unwrap();
+    assert_eq!(recv(&more).signal, Signal::USR2);
+    drop(more);
+    drop(signals);
+    assert!(waiter_gone());
+}
+
 /// Restore-on-release, in a child: the default action comes back.
 fn released_signal_kills_again() {
     let child = sigtest::run_helper("_release_then_raise", &[]);
@@ -745,6 +898,12 @@ fn main() {
         scenario!(exit_by_signal_reports_the_signal_to_the_parent),
         scenario!(a_sink_owning_a_registration_can_be_dropped).timeout(Duration::from_secs(20)),
         scenario!(registering_from_a_sink_is_an_error).timeout(Duration::from_secs(20)),
+        scenario!(commands_complete_when_the_same_user_fills_the_queue)
+            .timeout(Duration::from_secs(20)),
+        scenario!(commands_complete_when_nobody_fills_the_queue).timeout(Duration::from_secs(20)),
+        Scenario::new("_park_as_nobody", park_as_nobody).helper(),
+        scenario!(an_outside_wake_signal_is_harmless),
+        scenario!(a_foreign_handler_on_sigrtmax_moves_the_wake_signal),
         Scenario::new("_serve_then_exit_by_term", serve_then_exit_by_term).helper(),
     ]);
 }

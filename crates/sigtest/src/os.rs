@@ -84,3 +84,71 @@ pub fn forge_sigqueue(
         Err(std::io::Error::last_os_error())
     }
 }
+
+/// This user's pending-signal count and this process's limit on it, from the
+/// `SigQ:` line of `/proc/self/status` (the count is shared by every process of
+/// the user; the limit is `RLIMIT_SIGPENDING`).
+///
+/// # Panics
+///
+/// When `/proc/self/status` has no readable `SigQ:` line.
+pub fn signal_queue() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigQ:"))
+        .expect("a SigQ line");
+    let (used, limit) = line.trim().split_once('/').expect("SigQ: used/limit");
+    (used.parse().unwrap(), limit.parse().unwrap())
+}
+
+/// Lowers this process's `RLIMIT_SIGPENDING` so that only `room` more signals
+/// can be queued to it, counting what this user has pending now. A full queue
+/// then takes a few hundred signals instead of ~100,000, and other processes of
+/// the user (with their own, higher limit) are not disturbed.
+///
+/// # Panics
+///
+/// When `setrlimit` fails.
+pub fn limit_signal_queue(room: u64) {
+    let (used, _) = signal_queue();
+    let limit = libc::rlimit {
+        rlim_cur: (used + room) as libc::rlim_t,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both pointers are valid for the calls.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_SIGPENDING, &mut old), 0);
+        let limit = libc::rlimit {
+            rlim_max: old.rlim_max,
+            ..limit
+        };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_SIGPENDING, &limit), 0);
+    }
+}
+
+/// Plays the hostile process: `tgkill`s the real-time signal `signo` at thread
+/// `tid` of process `pid` until the kernel refuses one (`EAGAIN`, the target's
+/// signal queue is full; design fact 14). Returns how many it parked there. A
+/// thread that blocks the signal and never takes it (a waiter thread, say) keeps
+/// them all.
+///
+/// # Panics
+///
+/// When `tgkill` fails with anything but `EAGAIN`, or the queue is not full
+/// after a million signals.
+pub fn park_until_full(pid: i32, tid: i32, signo: i32) -> u64 {
+    for parked in 0..1_000_000u64 {
+        // SAFETY: tgkill takes three integers and touches no memory.
+        if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, signo) } != 0 {
+            let e = std::io::Error::last_os_error();
+            assert_eq!(e.raw_os_error(), Some(libc::EAGAIN), "tgkill: {e}");
+            return parked;
+        }
+    }
+    panic!("the signal queue of {pid} never filled");
+}

@@ -68,6 +68,25 @@ pub(crate) fn install_net_handler(signal: Signal) -> io::Result<SavedAction> {
     )
 }
 
+/// Takes the first of `candidates` whose disposition is the default or ignore
+/// (never one another library handles) and installs the wake signal's do-nothing
+/// handler on it, for good; returns its number. `None` when none could be taken.
+pub(crate) fn claim_wake_signal(candidates: impl IntoIterator<Item = Signal>) -> Option<Signal> {
+    let handler = super::wake::on_wake_signal
+        as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+    candidates.into_iter().find(|&signal| {
+        matches!(
+            query(signal).map(|a| classify(&a)),
+            Ok(RawDisposition::Default | RawDisposition::Ignore)
+        ) && replace(
+            signal,
+            handler as libc::sighandler_t,
+            libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK,
+        )
+        .is_ok()
+    })
+}
+
 /// Puts a saved disposition back.
 pub(crate) fn restore(signal: Signal, saved: &SavedAction) -> io::Result<()> {
     // SAFETY: `saved` came from sigaction for this process, so it is a valid action.

@@ -13,9 +13,11 @@ mod mask;
 mod net;
 mod send;
 mod timer;
+mod wake;
 
 pub(crate) use action::{
-    disposition, install_net_handler, restore, set_default, set_ignore, RawDisposition, SavedAction,
+    claim_wake_signal, disposition, install_net_handler, restore, set_default, set_ignore,
+    RawDisposition, SavedAction,
 };
 pub(crate) use exec::{add_pre_exec, reset_before_exec, unblock_set};
 pub(crate) use fd::SignalFd;
@@ -27,12 +29,13 @@ pub(crate) use mask::{
     block_all_in_thread, pending, thread_block, thread_mask, thread_set_mask, thread_unblock,
     timed_wait,
 };
-pub(crate) use net::{
-    clear_wake, drain_net, net_blocked, set_wake_target, take_overflows, wake_target_tid,
-    wake_waiter,
-};
+pub(crate) use net::{drain_net, net_blocked, take_overflows};
 pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
 pub(crate) use timer::{alarm, getitimer, setitimer};
+pub(crate) use wake::{
+    clear as clear_wake, create_timer as create_wake_timer, delete_timer as delete_wake_timer,
+    ring as wake_waiter, set_target as set_wake_target, target_tid as wake_target_tid,
+};
 
 use std::io;
 

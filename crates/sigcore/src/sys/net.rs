@@ -8,14 +8,16 @@
 //!    lock; a full ring is counted per signal instead, so nothing is lost);
 //! 2. adds the signal to the interrupted thread's saved mask (`uc_sigmask`), so
 //!    that thread blocks it from now on and later instances take the fast path;
-//! 3. wakes the waiter by sending its wake signal to the waiter thread.
+//! 3. wakes the waiter ([`super::wake::ring`]).
 //!
 //! Every call made here is async-signal-safe: atomics on static memory, plain loads
 //! from the kernel-provided `siginfo_t`/`ucontext_t`, `sigaddset` (listed by POSIX),
-//! and the raw `tgkill` system call (`pthread_kill` is listed by POSIX; this is
-//! its system call). `errno` is saved and restored around it.
+//! and the ring's `getpid`, `tgkill` and `timer_settime` system calls (see its
+//! docs). `errno` is saved and restored around it.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+
+use super::wake;
 
 use crate::event::{RawInfo, CODE_UNKNOWN};
 
@@ -61,53 +63,6 @@ static OVERFLOW: [AtomicU32; 65] = [ZERO; 65];
 static OVERFLOWED: AtomicBool = AtomicBool::new(false);
 /// Signals the handler has added to some thread's mask.
 static BLOCKED: AtomicU64 = AtomicU64::new(0);
-/// Where wake-ups go: the waiter's process and thread (0: no waiter), and the
-/// signal number (read once, so the handler never calls into libc for it).
-static WAKE_PID: AtomicI32 = AtomicI32::new(0);
-static WAKE_TID: AtomicI32 = AtomicI32::new(0);
-static WAKE_SIGNAL: AtomicI32 = AtomicI32::new(0);
-/// A wake-up is on its way and the waiter has not yet looked: don't send another.
-static WAKE_PENDING: AtomicBool = AtomicBool::new(false);
-
-/// Tells everyone (the handler included) which thread to wake, with which
-/// signal; `tid` 0 means no waiter runs.
-pub(crate) fn set_wake_target(pid: i32, tid: i32, signo: i32) {
-    WAKE_SIGNAL.store(signo, Ordering::SeqCst);
-    WAKE_PID.store(pid, Ordering::SeqCst);
-    WAKE_TID.store(tid, Ordering::SeqCst);
-    WAKE_PENDING.store(false, Ordering::SeqCst);
-}
-
-/// The waiter thread's kernel id, 0 when none runs.
-pub(crate) fn wake_target_tid() -> i32 {
-    WAKE_TID.load(Ordering::SeqCst)
-}
-
-/// Wakes the waiter: a thread-directed wake signal, at most one in flight.
-/// Async-signal-safe: atomics and one raw system call.
-pub(crate) fn wake_waiter() {
-    let tid = WAKE_TID.load(Ordering::SeqCst);
-    if tid == 0 || WAKE_PENDING.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let (pid, signo) = (
-        WAKE_PID.load(Ordering::SeqCst),
-        WAKE_SIGNAL.load(Ordering::SeqCst),
-    );
-    // SAFETY: tgkill takes three integers and touches no memory. If it fails (the
-    // thread is gone, or the real-time queue is full and the waiter is busy with
-    // it anyway), the waiter still checks for work after every batch it reads.
-    let sent = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, signo) };
-    if sent != 0 {
-        WAKE_PENDING.store(false, Ordering::SeqCst);
-    }
-}
-
-/// The waiter is about to look for work: later wake-ups must be sent again.
-pub(crate) fn clear_wake() {
-    WAKE_PENDING.store(false, Ordering::SeqCst);
-}
-
 /// Signals the safety net has blocked in some thread.
 pub(crate) fn net_blocked() -> u64 {
     BLOCKED.load(Ordering::Relaxed)
@@ -224,7 +179,7 @@ pub(super) extern "C" fn on_stray_signal(
         }
         BLOCKED.fetch_or(1 << (signo - 1), Ordering::Relaxed);
     }
-    wake_waiter();
+    wake::ring();
     // SAFETY: as above, restores the interrupted code's errno.
     unsafe { *libc::__errno_location() = saved_errno };
 }
