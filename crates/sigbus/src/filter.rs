@@ -2,22 +2,31 @@ use sigcore::Origin;
 
 /// Which senders a subscription accepts.
 ///
-/// **Only what the kernel vouches for counts.** For `kill`, `tgkill` and signals
-/// the kernel generates itself (`si_code` ≥ 0 or `SI_TKILL`), the kernel fills in
-/// the sender's pid and uid. For `sigqueue` (and the other negative codes: POSIX
-/// timers, message queues, AIO) the *sender* writes them, and any process allowed
-/// to signal this one can claim to be pid 1, uid 0 (`rt_sigqueueinfo`). So the
-/// pid and uid filters refuse such events: a `SIGHUP` "reload" guarded by
-/// `SenderFilter::Root` cannot be forged with a queued signal. Filters that
-/// accept them anyway must say so with [`SenderFilter::AnyOf`] and
-/// [`SenderFilter::Any`], or take them from a subscription without a filter.
+/// **Only what the kernel vouches for counts.** For `kill` and `tgkill` the
+/// kernel fills in the sender's pid and uid itself; a child's state change
+/// (`CLD_*` on SIGCHLD) and `SI_KERNEL` on signals no process can provoke
+/// (timer expiry, a broken pipe, the terminal) come from the kernel alone.
+/// Everything else says nothing trustworthy:
+///
+/// - `sigqueue` (and the other negative codes: POSIX timers, message queues,
+///   AIO): the *sender* writes pid and uid, and any process allowed to signal
+///   this one can claim to be pid 1, uid 0 (`rt_sigqueueinfo`);
+/// - [`Origin::Io`]: `fcntl(F_SETOWN)` + `F_SETSIG` let any such process have the
+///   kernel deliver *any* signal to us with a `POLL_*` code, and SIGIO/SIGURG with
+///   `SI_KERNEL` (design fact 15). It looks like the kernel, but a process chose it.
+///
+/// So identity filters refuse those: a `SIGHUP` "reload" guarded by
+/// `SenderFilter::Root` cannot be forged. Filters that accept them anyway must
+/// say so with [`SenderFilter::AnyOf`] and [`SenderFilter::Any`], or take them
+/// from a subscription without a filter.
 ///
 /// | origin | `Any` | `SameUser`, `Root`, `Uids` | `Pids` | `KernelOnly` |
 /// | --- | --- | --- | --- | --- |
 /// | `kill`, `tgkill` (verified pid, uid) | yes | if the uid matches | if the pid matches | no |
-/// | kernel (`SI_KERNEL`, SIGCHLD, other codes > 0) | yes | yes | no | yes |
+/// | kernel (`SI_KERNEL` where no process can cause it; `CLD_*` on SIGCHLD) | yes | yes | no | yes |
 /// | local (targeted delivery in this process) | yes | yes | no | no |
-/// | `sigqueue`, POSIX timer, other codes < 0 (forgeable) | yes | no | no | no |
+/// | fd readiness ([`Origin::Io`]: `F_SETSIG`, SIGIO, SIGURG) | yes | no | no | no |
+/// | `sigqueue`, POSIX timer, other codes (forgeable) | yes | no | no | no |
 /// | unknown sender | yes | no | no | no |
 ///
 /// Refused events are counted in the subscription's `refused` statistic and
@@ -49,8 +58,8 @@ pub enum SenderFilter {
     /// Only these process ids (verified senders only; not even the kernel).
     Pids(Vec<i32>),
     /// Only signals the kernel generated itself (timer expiry through `alarm`/
-    /// `setitimer`, SIGCHLD, terminal signals). POSIX timers (`SI_TIMER`) are
-    /// refused: their code can be forged.
+    /// `setitimer`, SIGCHLD, terminal signals). POSIX timers (`SI_TIMER`) and fd
+    /// readiness ([`Origin::Io`]) are refused: a process can cause or forge them.
     KernelOnly,
     /// Any of these filters.
     AnyOf(Vec<SenderFilter>),
@@ -71,10 +80,8 @@ enum Sender {
 fn sender(origin: &Origin) -> Sender {
     match *origin {
         Origin::User { pid, uid } | Origin::Tkill { pid, uid } => Sender::Verified { pid, uid },
+        // sigcore decodes codes per signal: these two only the kernel causes.
         Origin::Kernel | Origin::Child { .. } => Sender::Kernel,
-        // Positive codes can only come from the kernel: it refuses them from
-        // rt_sigqueueinfo.
-        Origin::Other { code, .. } if code > 0 => Sender::Kernel,
         Origin::Local { .. } => Sender::Local,
         _ => Sender::Unverified,
     }
@@ -153,6 +160,20 @@ mod tests {
             Origin::Other {
                 code: -3,
                 pid: 1,
+                uid: 0,
+            },
+            // F_SETOWN + F_SETSIG: the kernel sends it, a process chose it.
+            Origin::Io {
+                event: Some(sigcore::IoEvent::In),
+                fd: Some(3),
+            },
+            Origin::Io {
+                event: None,
+                fd: None,
+            },
+            Origin::Other {
+                code: 7,
+                pid: 65,
                 uid: 0,
             },
         ];

@@ -61,7 +61,8 @@ pub enum Origin {
         uid: u32,
     },
     /// The kernel itself (`SI_KERNEL`): `alarm`/`setitimer` expiry, terminal
-    /// signals, a write to a broken pipe.
+    /// signals, a write to a broken pipe. Never used for what a process can
+    /// cause through the kernel (that is [`Origin::Io`]).
     Kernel,
     /// A POSIX timer (`timer_create`) expired.
     Timer {
@@ -80,6 +81,18 @@ pub enum Origin {
         /// What happened to it.
         status: ChildStatus,
     },
+    /// A file descriptor's readiness: the kernel sent it because the descriptor's
+    /// owner was set to this process (`fcntl(F_SETOWN)`: SIGIO, SIGURG, or with
+    /// `F_SETSIG` any signal). Whoever set the owner caused it, and any process
+    /// allowed to signal this one can do that, so it says nothing trustworthy
+    /// about a sender (design fact 15).
+    Io {
+        /// What happened on the descriptor, when the kernel says.
+        event: Option<IoEvent>,
+        /// The descriptor's number in the process that set the owner, when the
+        /// kernel says.
+        fd: Option<i32>,
+    },
     /// Sent inside this process without a kernel signal (targeted delivery on a bus).
     Local {
         /// The sending actor's or thread's name, where it has one.
@@ -88,8 +101,9 @@ pub enum Origin {
     /// The safety net caught the signal on a thread that did not block it but had
     /// no room left to record its sender (a storm on unprepared threads).
     Unknown,
-    /// Any other `si_code` (`SI_MESGQ`, `SI_ASYNCIO`, `SI_SIGIO`, codes of other
-    /// kernels), kept raw with whatever sender the kernel filled in.
+    /// Any other `si_code` (`SI_MESGQ`, `SI_ASYNCIO`, a code that makes no sense
+    /// for the signal), kept raw with whatever the `siginfo` held in the sender
+    /// fields. Not trustworthy.
     Other {
         /// The raw `si_code`.
         code: i32,
@@ -98,6 +112,49 @@ pub enum Origin {
         /// `si_uid` as delivered (meaningful only for some codes).
         uid: u32,
     },
+}
+
+/// What happened on a file descriptor, for [`Origin::Io`] (the `POLL_*` codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IoEvent {
+    /// Input is available (`POLL_IN`).
+    In,
+    /// Output buffers are available (`POLL_OUT`).
+    Out,
+    /// An input message is available (`POLL_MSG`).
+    Msg,
+    /// An I/O error (`POLL_ERR`).
+    Err,
+    /// High-priority input is available (`POLL_PRI`).
+    Pri,
+    /// The device hung up (`POLL_HUP`).
+    Hup,
+}
+
+impl IoEvent {
+    fn from_code(code: i32) -> Option<IoEvent> {
+        Some(match code {
+            1 => IoEvent::In,
+            2 => IoEvent::Out,
+            3 => IoEvent::Msg,
+            4 => IoEvent::Err,
+            5 => IoEvent::Pri,
+            6 => IoEvent::Hup,
+            _ => return None,
+        })
+    }
+
+    /// The kernel's name: `POLL_IN`, `POLL_OUT`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            IoEvent::In => "POLL_IN",
+            IoEvent::Out => "POLL_OUT",
+            IoEvent::Msg => "POLL_MSG",
+            IoEvent::Err => "POLL_ERR",
+            IoEvent::Pri => "POLL_PRI",
+            IoEvent::Hup => "POLL_HUP",
+        }
+    }
 }
 
 /// What happened to a child, for [`Origin::Child`].
@@ -119,7 +176,7 @@ pub enum ChildStatus {
 
 impl Origin {
     /// A short lowercase word for the kind: `user`, `queue`, `tkill`, `kernel`,
-    /// `timer`, `child`, `local`, `unknown`, `other`.
+    /// `timer`, `child`, `io`, `local`, `unknown`, `other`.
     pub fn kind(&self) -> &'static str {
         match self {
             Origin::User { .. } => "user",
@@ -128,6 +185,7 @@ impl Origin {
             Origin::Kernel => "kernel",
             Origin::Timer { .. } => "timer",
             Origin::Child { .. } => "child",
+            Origin::Io { .. } => "io",
             Origin::Local { .. } => "local",
             Origin::Unknown => "unknown",
             Origin::Other { .. } => "other",
@@ -218,6 +276,16 @@ impl fmt::Display for Origin {
                 write!(f, "timer {timer_id} (overrun {overrun})")
             }
             Origin::Child { pid, status, .. } => write!(f, "child {pid} {status}"),
+            Origin::Io { event, fd } => {
+                f.write_str("fd readiness")?;
+                if let Some(event) = event {
+                    write!(f, " {}", event.name())?;
+                }
+                if let Some(fd) = fd {
+                    write!(f, " on fd {fd}")?;
+                }
+                Ok(())
+            }
             Origin::Local { sender: Some(name) } => write!(f, "local from {name}"),
             Origin::Local { sender: None } => f.write_str("local"),
             Origin::Unknown => f.write_str("unknown sender"),
@@ -285,6 +353,8 @@ pub(crate) struct RawInfo {
     pub value: i32,
     pub timer_id: i32,
     pub overrun: i32,
+    /// `si_fd` of the `SIGIO`-style codes.
+    pub fd: i32,
 }
 
 // si_code values (asm-generic/siginfo.h); spelled out because libc does not
@@ -295,6 +365,7 @@ const SI_QUEUE: i32 = -1;
 const SI_TIMER: i32 = -2;
 /// `SI_TIMER`, for the waiter's own wake timer.
 pub(crate) const CODE_TIMER: i32 = SI_TIMER;
+const SI_SIGIO: i32 = -5;
 const SI_TKILL: i32 = -6;
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;
@@ -306,9 +377,28 @@ const CLD_CONTINUED: i32 = 6;
 /// `si_code` a safety-net record uses when it had no room for the sender.
 pub(crate) const CODE_UNKNOWN: i32 = i32::MIN;
 
+/// Signals whose positive codes report a fault (`ILL_*`, `FPE_*`, `SEGV_*`,
+/// `BUS_*`, `TRAP_*`, `SYS_*`): for these the kernel turns an `F_SETSIG` code
+/// into `SI_SIGIO`, so a positive code is its own.
+const FAULT_SIGNALS: [i32; 6] = [
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+];
+
 impl RawInfo {
+    /// Decodes the sender. A code means something only together with the signal
+    /// (design fact 15): `F_SETOWN`/`F_SETSIG` let any process that may signal
+    /// us have the kernel deliver *any* signal with a `POLL_*` code (1–6) or, for
+    /// SIGIO and SIGURG, `SI_KERNEL`. So `CLD_*` is trusted on SIGCHLD only,
+    /// fault codes on fault signals only, and `SI_KERNEL` only where no process
+    /// can cause it.
     pub(crate) fn origin(&self) -> Origin {
         let (pid, uid) = (self.pid, self.uid);
+        let owner_caused = |event, fd| Origin::Io { event, fd };
         match self.code {
             SI_USER => Origin::User { pid, uid },
             SI_QUEUE => Origin::Queue {
@@ -317,11 +407,15 @@ impl RawInfo {
                 value: self.value,
             },
             SI_TKILL => Origin::Tkill { pid, uid },
-            SI_KERNEL => Origin::Kernel,
             SI_TIMER => Origin::Timer {
                 timer_id: self.timer_id,
                 overrun: self.overrun,
             },
+            SI_SIGIO => owner_caused(None, None),
+            SI_KERNEL if [libc::SIGIO, libc::SIGURG].contains(&self.signo) => {
+                owner_caused(None, None)
+            }
+            SI_KERNEL => Origin::Kernel,
             CODE_UNKNOWN => Origin::Unknown,
             code @ CLD_EXITED..=CLD_CONTINUED if self.signo == libc::SIGCHLD => {
                 let status = match code {
@@ -333,6 +427,10 @@ impl RawInfo {
                     _ => ChildStatus::Continued,
                 };
                 Origin::Child { pid, uid, status }
+            }
+            code if code > 0 && FAULT_SIGNALS.contains(&self.signo) => Origin::Kernel,
+            code if IoEvent::from_code(code).is_some() && self.signo != libc::SIGCHLD => {
+                owner_caused(IoEvent::from_code(code), Some(self.fd))
             }
             code => Origin::Other { code, pid, uid },
         }
@@ -353,6 +451,7 @@ mod tests {
             value: 7,
             timer_id: 5,
             overrun: 2,
+            fd: 9,
         }
     }
 
@@ -391,10 +490,38 @@ mod tests {
         assert_eq!(child(5), ChildStatus::Stopped(3));
         assert_eq!(child(6), ChildStatus::Continued);
         // The same code on another signal means something else (SIGIO's POLL_IN).
-        assert!(matches!(
+        assert_eq!(
             raw(libc::SIGIO, 1).origin(),
-            Origin::Other { code: 1, .. }
-        ));
+            Origin::Io {
+                event: Some(IoEvent::In),
+                fd: Some(9)
+            }
+        );
+    }
+
+    /// Fact 15: F_SETOWN + F_SETSIG lets a process have the kernel deliver any
+    /// signal with a POLL_* code, or SIGIO/SIGURG with SI_KERNEL. None of that
+    /// may read as the kernel or a child.
+    #[test]
+    fn owner_caused_codes_are_never_the_kernel() {
+        for signo in [libc::SIGHUP, libc::SIGTERM, libc::SIGUSR1, 40] {
+            for code in 1..=6 {
+                let origin = raw(signo, code).origin();
+                assert_eq!(
+                    origin.kind(),
+                    "io",
+                    "signal {signo} code {code}: {origin:?}"
+                );
+            }
+        }
+        for signo in [libc::SIGIO, libc::SIGURG] {
+            assert_eq!(raw(signo, 0x80).origin().kind(), "io");
+        }
+        assert_eq!(raw(libc::SIGCHLD, -5).origin().kind(), "io");
+        assert_eq!(raw(libc::SIGALRM, 0x80).origin(), Origin::Kernel);
+        assert_eq!(raw(libc::SIGHUP, 7).origin().kind(), "other");
+        // Fault codes on fault signals are the kernel's own.
+        assert_eq!(raw(libc::SIGSEGV, 1).origin(), Origin::Kernel);
     }
 
     #[test]

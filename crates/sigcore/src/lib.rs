@@ -150,7 +150,7 @@ pub use crate::{
         spawn_blocked, thread_mask, unblock, unblock_after_serving, wait, Disposition,
     },
     error::{Error, Result},
-    event::{ChildStatus, Origin, SignalEvent},
+    event::{ChildStatus, IoEvent, Origin, SignalEvent},
     procfs::{stranded, ProcSignals, Stranded},
     registration::Registration,
     send::{

@@ -48,10 +48,19 @@ proptest! {
         }
         let code = i32::from_ne_bytes(bytes[2]);
         let origin = Origin::from_siginfo_bytes(&raw);
-        let known = [0, -1, -2, -6, 0x80];
-        let child = i32::from_ne_bytes(bytes[0]) == 17 && (1..=6).contains(&code);
-        if !known.contains(&code) && !child && code != i32::MIN {
-            prop_assert!(matches!(origin, Origin::Other { code: c, .. } if c == code), "{:?}", origin);
+        let signo = i32::from_ne_bytes(bytes[0]);
+        // Only what the kernel alone can cause reads as the kernel or a child.
+        let fault = [4, 5, 7, 8, 11, 31].contains(&signo) && code > 0;
+        match origin {
+            Origin::Kernel => prop_assert!(
+                fault || (code == 0x80 && signo != libc::SIGIO && signo != libc::SIGURG)
+            ),
+            Origin::Child { .. } => prop_assert!(signo == 17 && (1..=6).contains(&code)),
+            Origin::Io { .. } => prop_assert!(
+                (1..=6).contains(&code) || code == -5 || code == 0x80
+            ),
+            Origin::Other { code: c, .. } => prop_assert_eq!(c, code),
+            _ => prop_assert!([0, -1, -2, -6, i32::MIN].contains(&code)),
         }
         let _ = origin.to_string();
     }

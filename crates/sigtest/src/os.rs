@@ -152,3 +152,42 @@ pub fn park_until_full(pid: i32, tid: i32, signo: i32) -> u64 {
     }
     panic!("the signal queue of {pid} never filled");
 }
+
+/// Plays the forger of design fact 15: makes the kernel send `signo` to process
+/// `pid` with a `POLL_IN` code and no sender, through a pipe whose owner is set to
+/// `pid` (`fcntl(F_SETOWN)`, `F_SETSIG`, `O_ASYNC`) and a one-byte write. Any
+/// process allowed to signal `pid` can do this.
+///
+/// # Errors
+///
+/// The error of the first system call that fails (`EPERM` from `F_SETOWN` is
+/// not reported by Linux: a refused delivery is silently dropped).
+pub fn provoke_sigio(pid: i32, signo: i32) -> std::io::Result<()> {
+    // <fcntl.h>'s F_SETSIG (Linux), which the libc crate does not export.
+    const F_SETSIG: libc::c_int = 10;
+    let check = |ret: libc::c_int| {
+        if ret == -1 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(ret)
+        }
+    };
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    let [read_end, write_end] = fds;
+    // SAFETY: fcntl and write on the pipe just made; the byte is a live local.
+    let result = unsafe {
+        check(libc::fcntl(read_end, libc::F_SETOWN, pid))
+            .and_then(|_| check(libc::fcntl(read_end, F_SETSIG, signo)))
+            .and_then(|_| check(libc::fcntl(read_end, libc::F_GETFL)))
+            .and_then(|flags| check(libc::fcntl(read_end, libc::F_SETFL, flags | libc::O_ASYNC)))
+            .and_then(|_| check(libc::write(write_end, b"x".as_ptr().cast(), 1) as libc::c_int))
+    };
+    // SAFETY: both descriptors are ours and closed once.
+    unsafe {
+        libc::close(read_end);
+        libc::close(write_end);
+    }
+    result.map(drop)
+}

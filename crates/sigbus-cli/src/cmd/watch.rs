@@ -143,8 +143,17 @@ pub fn event_line(event: &SignalEvent, worker: &str) -> String {
     if let Some(value) = event.origin.value() {
         text.push_str(&format!(" value={value}"));
     }
-    if let sigcore::Origin::Child { status, .. } = event.origin {
-        text.push_str(&format!(" status=\"{status}\""));
+    match event.origin {
+        sigcore::Origin::Child { status, .. } => text.push_str(&format!(" status=\"{status}\"")),
+        sigcore::Origin::Io { event, fd } => {
+            if let Some(event) = event {
+                text.push_str(&format!(" event={}", event.name()));
+            }
+            if let Some(fd) = fd {
+                text.push_str(&format!(" fd={fd}"));
+            }
+        }
+        _ => {}
     }
     text.push_str(&format!(" worker={worker}"));
     text

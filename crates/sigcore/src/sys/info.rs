@@ -87,6 +87,8 @@ fn raw_from_words(words: &[i32; 32]) -> RawInfo {
         // _rt: sigval (sival_int overlays its first bytes); _sigchld: si_status.
         value: words[u + 2],
         status: words[u + 2],
+        // _sigpoll: si_band (a long), then si_fd.
+        fd: words[u + std::mem::size_of::<libc::c_long>() / 4],
     }
 }
 
@@ -101,5 +103,6 @@ pub(crate) fn raw_from_signalfd(info: &libc::signalfd_siginfo) -> RawInfo {
         value: info.ssi_int,
         timer_id: info.ssi_tid as i32,
         overrun: info.ssi_overrun as i32,
+        fd: info.ssi_fd,
     }
 }

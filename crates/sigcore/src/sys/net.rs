@@ -36,6 +36,7 @@ struct Slot {
     value: AtomicI32,
     timer_id: AtomicI32,
     overrun: AtomicI32,
+    fd: AtomicI32,
 }
 
 #[allow(clippy::declare_interior_mutable_const)] // only used to initialise RING
@@ -49,6 +50,7 @@ const EMPTY: Slot = Slot {
     value: AtomicI32::new(0),
     timer_id: AtomicI32::new(0),
     overrun: AtomicI32::new(0),
+    fd: AtomicI32::new(0),
 };
 
 static RING: [Slot; SLOTS] = [EMPTY; SLOTS];
@@ -99,6 +101,7 @@ fn push(raw: &RawInfo) -> bool {
                     slot.value.store(raw.value, Ordering::Relaxed);
                     slot.timer_id.store(raw.timer_id, Ordering::Relaxed);
                     slot.overrun.store(raw.overrun, Ordering::Relaxed);
+                    slot.fd.store(raw.fd, Ordering::Relaxed);
                     slot.stamp.store(2 * lap + 1, Ordering::Release);
                     return true;
                 }
@@ -132,6 +135,7 @@ pub(crate) fn drain_net(mut f: impl FnMut(RawInfo)) {
             value: slot.value.load(Ordering::Relaxed),
             timer_id: slot.timer_id.load(Ordering::Relaxed),
             overrun: slot.overrun.load(Ordering::Relaxed),
+            fd: slot.fd.load(Ordering::Relaxed),
         };
         slot.stamp.store(2 * lap + 2, Ordering::Release);
         pos += 1;
