@@ -57,11 +57,22 @@ pub struct TimerValue {
     pub interval: Duration,
 }
 
+/// `d` rounded up to a whole microsecond.
+fn ceil_to_micros(d: Duration) -> Duration {
+    let sub = d.subsec_nanos() % 1_000;
+    if sub == 0 {
+        d
+    } else {
+        d.saturating_add(Duration::from_nanos(u64::from(1_000 - sub)))
+    }
+}
+
 /// Longest value the kernel accepts (`time_t` seconds, kept well inside the range).
 const MAX_TIMER: Duration = Duration::from_secs(100_000_000);
 
 /// Arms (or, with a zero `value`, disarms) an interval timer; returns its previous
-/// setting (Python's `setitimer`). Resolution is a microsecond.
+/// setting (Python's `setitimer`). Resolution is a microsecond: values are
+/// rounded up to the next one, so a non-zero value never disarms the timer.
 ///
 /// # Errors
 ///
@@ -83,6 +94,13 @@ const MAX_TIMER: Duration = Duration::from_secs(100_000_000);
 /// # Ok::<(), sigcore::Error>(())
 /// ```
 pub fn set_timer(timer: Timer, setting: TimerValue) -> Result<TimerValue> {
+    // The kernel takes microseconds: round up (as CPython does), so that 500 ns
+    // arms a 1 µs timer instead of truncating to zero, which would disarm it or
+    // turn a periodic timer into a one-shot. Then check what is actually passed.
+    let setting = TimerValue {
+        value: ceil_to_micros(setting.value),
+        interval: ceil_to_micros(setting.interval),
+    };
     if setting.value.is_zero() && !setting.interval.is_zero() {
         return Err(Error::InvalidArgument(
             "a timer interval needs a non-zero initial value",
@@ -117,4 +135,18 @@ pub fn set_timer(timer: Timer, setting: TimerValue) -> Result<TimerValue> {
 pub fn get_timer(timer: Timer) -> Result<TimerValue> {
     let (value, interval) = sys::getitimer(timer.which()).map_err(|e| Error::io("getitimer", e))?;
     Ok(TimerValue { value, interval })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_microsecond_values_round_up() {
+        assert_eq!(ceil_to_micros(Duration::from_nanos(1)), Duration::from_micros(1));
+        assert_eq!(ceil_to_micros(Duration::from_nanos(1_500)), Duration::from_micros(2));
+        assert_eq!(ceil_to_micros(Duration::from_micros(7)), Duration::from_micros(7));
+        assert_eq!(ceil_to_micros(Duration::ZERO), Duration::ZERO);
+        assert_eq!(ceil_to_micros(Duration::MAX), Duration::MAX);
+    }
 }

@@ -211,6 +211,25 @@ fn timer_arguments_are_checked() {
         sigcore::set_timer(Timer::Profiling, huge),
         Err(Error::InvalidArgument(_))
     ));
+    // Under a microsecond: rounded up, never silently disarmed or made one-shot.
+    // (Blocked: an expiry must not end the test by SIGVTALRM.)
+    sigcore::block(Signal::VTALRM.into()).unwrap();
+    let tiny = TimerValue {
+        value: Duration::from_secs(100),
+        interval: Duration::from_nanos(500),
+    };
+    sigcore::set_timer(Timer::Virtual, tiny).unwrap();
+    let armed = sigcore::get_timer(Timer::Virtual).unwrap();
+    assert_eq!(armed.interval, Duration::from_micros(1), "still periodic");
+    let soon = TimerValue {
+        value: Duration::from_nanos(1),
+        interval: Duration::ZERO,
+    };
+    sigcore::set_timer(Timer::Virtual, soon).unwrap();
+    let armed = !sigcore::get_timer(Timer::Virtual).unwrap().value.is_zero();
+    let expired = sigcore::pending().unwrap().contains(Signal::VTALRM);
+    assert!(armed || expired, "1 ns must arm the timer");
+    sigcore::set_timer(Timer::Virtual, TimerValue::default()).unwrap();
 }
 
 /// Fact 4: standard signals coalesce while pending.
