@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, select_biased, unbounded, Receiver, Sender};
 use log::{debug, error, warn};
-use sigcore::{Signal, SignalEvent, SignalSet, ThreadHandle};
+use sigcore::{Signal, SignalEvent, SignalSet, TaskName, ThreadHandle};
 
 use crate::bus::{Inner, MailboxSpec, CURRENT_ACTOR};
 use crate::mailbox::{MailboxInfo, MailboxKind};
@@ -22,7 +22,7 @@ use crate::{
     TrySendError,
 };
 
-/// How often an idle actor checks its thread for stranded thread-directed signals.
+/// How often an idle actor looks thoroughly for stranded thread-directed signals.
 const STRANDED_CHECK: Duration = Duration::from_secs(1);
 
 /// Default capacity of an actor's message queue.
@@ -415,6 +415,7 @@ impl<'a> ActorBuilder<'a> {
             factory,
             supervision: self.supervision,
             recent_restarts: VecDeque::new(),
+            not_mine: SignalSet::empty(),
         };
         // Registered before its thread starts, so an actor that ends at once is
         // also removed at once (its exit closes the mailbox and deregisters it).
@@ -489,6 +490,18 @@ struct Runner<A: Actor, F> {
     factory: F,
     supervision: Supervision,
     recent_restarts: VecDeque<Instant>,
+    /// Pending signals last found to be process-wide, none this thread's own.
+    not_mine: SignalSet,
+}
+
+/// Every signal a waiter could serve: what a thread can take for itself.
+fn takeable() -> SignalSet {
+    static TAKEABLE: std::sync::OnceLock<SignalSet> = std::sync::OnceLock::new();
+    *TAKEABLE.get_or_init(|| {
+        Signal::all()
+            .filter(|s| s.check_waitable().is_ok())
+            .collect()
+    })
 }
 
 enum Verdict {
@@ -507,6 +520,7 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
         let (mut actor, mut exit) = self.start();
         while exit.is_none() {
             let Some(current) = actor.as_mut() else { break };
+            let mut timed_out = false;
             let outcome = select_biased! {
                 recv(ports.control) -> control => match control {
                     Ok(Control::Shutdown(notice)) => {
@@ -526,16 +540,18 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
                     Ok(msg) => guarded(|| current.handle(&mut self.ctx, msg)),
                     Err(_) => break,
                 },
-                default(STRANDED_CHECK) => Ok(()),
+                default(STRANDED_CHECK) => {
+                    timed_out = true;
+                    Ok(())
+                }
             };
             // About to wait again: look for thread-directed signals stuck on this
             // thread. Skipped while work is queued, so bursts pay nothing.
             let idle =
                 ports.signals.is_empty() && ports.messages.is_empty() && ports.control.is_empty();
-            let outcome = match outcome {
-                Ok(()) if idle => self.rescue_stranded(current),
-                other => other,
-            };
+            if idle && outcome.is_ok() {
+                self.rescue_stranded(timed_out);
+            }
             if let Err(panic) = outcome {
                 match self.failed(&panic) {
                     Verdict::GoOn => {
@@ -630,54 +646,68 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
         }
     }
 
-    /// A `tgkill`/`pthread_kill`/libc `raise` aimed at this thread stays pending
-    /// here (the thread blocks every signal) where no waiter can take it. Take it
-    /// and hand it to the actor if it subscribes to that signal; otherwise log it.
-    fn rescue_stranded(&mut self, actor: &mut A) -> Result<(), Panic> {
-        // `sigpending` also shows process-wide signals the waiter is about to take;
-        // only what is still there a moment later is worth reading /proc for.
-        let still_pending = || sigcore::pending().unwrap_or_default();
-        if still_pending().is_empty() {
-            return Ok(());
+    /// Thread-directed signals (`tgkill`, `pthread_kill`, libc `raise`, or raised
+    /// by the kernel for this thread) stay pending here, where no waiter can take
+    /// them. Take them and route them as the kernel path does: into this actor's
+    /// own mailbox, through its sender filter, overflow policy and counters.
+    ///
+    /// Telling them from process-wide pending signals takes a /proc read. When
+    /// not `thorough` (after an event), that read is skipped while the pending set
+    /// is one already found to hold none of this thread's own, so a signal that
+    /// stays pending for the whole process (blocked everywhere, served by nobody)
+    /// costs a `sigpending` per event, not a /proc read. The idle timer looks
+    /// thoroughly.
+    fn rescue_stranded(&mut self, thorough: bool) {
+        let pending = || {
+            sigcore::pending()
+                .unwrap_or_default()
+                .intersection(takeable())
+        };
+        let first = pending();
+        if first.is_empty() || (!thorough && first.is_subset(self.not_mine)) {
+            self.not_mine = first;
+            return;
         }
+        // Process-wide signals the waiter is about to take: give it the moment.
         thread::yield_now();
-        if still_pending().is_empty() {
-            return Ok(());
+        let now = pending();
+        if now.is_empty() {
+            self.not_mine = now;
+            return;
         }
-        let me = ThreadHandle::current();
-        // One instance at a time, and only while /proc lists it as pending for this
-        // thread: `sigtimedwait` takes this thread's own instances first but then
-        // goes on to process-wide ones, which belong to the waiter.
-        loop {
-            let Ok(status) = sigcore::ProcSignals::of_thread(me.pid(), me.tid()) else {
-                return Ok(());
-            };
-            let Some(signal) = status
-                .thread_pending
-                .iter()
-                .find(|s| s.check_waitable().is_ok())
-            else {
-                return Ok(());
-            };
-            let Ok(Some(event)) = sigcore::wait(signal.into(), Some(Duration::ZERO)) else {
-                return Ok(());
-            };
-            let info = &self.ctx.myself.shared.info;
-            if info.signals.contains(event.signal) {
+        let shared = &self.ctx.myself.shared;
+        let events = match sigcore::take_thread_directed(now) {
+            Ok(events) => events,
+            Err(e) => {
                 debug!(
-                    "sigbus: thread-directed {event} taken by actor {}",
-                    info.name
+                    "sigbus: actor {}: {e}",
+                    TaskName::new(shared.info.name.as_bytes())
                 );
-                info.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                guarded(|| actor.handle_signal(&mut self.ctx, event))?;
-            } else {
-                info.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                warn!(
-                    "sigbus: {event} was sent to the thread of actor {} (tgkill/raise), which \
-                     does not subscribe to it; dropped. Use Bus::send_to or ActorRef::signal \
-                     to target an actor",
-                    info.name
-                );
+                return;
+            }
+        };
+        self.not_mine = pending();
+        if events.is_empty() {
+            return;
+        }
+        let Some(inner) = shared.bus.upgrade() else {
+            return;
+        };
+        let registry = inner.router.load();
+        for event in &events {
+            match registry.get(shared.info.id) {
+                Some(mailbox) if shared.info.signals.contains(event.signal) => {
+                    debug!(
+                        "sigbus: thread-directed {event} for actor {}",
+                        TaskName::new(shared.info.name.as_bytes())
+                    );
+                    mailbox.offer(event);
+                }
+                _ => shared.info.count_drop(
+                    event,
+                    "sent to the actor's thread, which does not subscribe to it (tgkill/raise); \
+                     Bus::send_to or ActorRef::signal target an actor",
+                ),
             }
         }
     }

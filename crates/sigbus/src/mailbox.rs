@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use log::warn;
-use sigcore::{SignalEvent, SignalSet};
+use sigcore::{SignalEvent, SignalSet, TaskName};
 
 use crate::{SenderFilter, SubscriptionId};
 
@@ -78,11 +78,13 @@ impl MailboxInfo {
         }
     }
 
-    fn count_drop(&self, event: &SignalEvent, why: &str) {
+    /// Counts a dropped event; logs the first and then at powers of two.
+    pub(crate) fn count_drop(&self, event: &SignalEvent, why: &str) {
         if let Some(total) = count_and_sample(&self.counters.dropped) {
             warn!(
                 "sigbus: {} dropped {} ({why}); {total} dropped so far",
-                self.name, event.signal
+                TaskName::new(self.name.as_bytes()),
+                event.signal
             );
         }
     }
@@ -132,7 +134,10 @@ impl Mailbox {
             if let Some(total) = count_and_sample(&self.info.counters.refused) {
                 warn!(
                     "sigbus: {} refused {} from {} (sender filter {:?}); {total} refused so far",
-                    self.info.name, event.signal, event.origin, self.info.filter
+                    TaskName::new(self.info.name.as_bytes()),
+                    event.signal,
+                    event.origin,
+                    self.info.filter
                 );
             }
             return Offer::Refused;

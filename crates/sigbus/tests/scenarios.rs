@@ -269,76 +269,6 @@ fn send_as_nobody() {
     }
 }
 
-/// Design fact 15 played as a forger: `F_SETOWN` + `F_SETSIG` make the kernel
-/// deliver SIGHUP with a `POLL_IN` code and no sender. It reads as fd readiness,
-/// and every identity filter refuses it (and counts it), whether the forger is
-/// another process of our uid or, when we run as root, `nobody`.
-fn f_setsig_cannot_forge_the_kernel() {
-    sigcore::block(Signal::HUP.into()).unwrap();
-    let bus = Bus::new();
-    let any = bus.subscribe(Signal::HUP).unwrap();
-    let filters = [
-        SenderFilter::Root,
-        SenderFilter::SameUser,
-        SenderFilter::Uids(vec![sigcore::current_uid(), 0, sigtest::NOBODY]),
-        SenderFilter::KernelOnly,
-        SenderFilter::Pids(vec![1, 65]),
-    ];
-    let guarded: Vec<_> = filters
-        .iter()
-        .map(|f| {
-            bus.subscription(Signal::HUP)
-                .filter(f.clone())
-                .open()
-                .unwrap()
-        })
-        .collect();
-    let mut forgers = vec![("same-user", "_provoke_sigio")];
-    if sigtest::running_as_root() {
-        sigtest::let_nobody_signal_me();
-        forgers.push(("nobody", "_provoke_sigio_as_nobody"));
-    } else {
-        println!("skipped the nobody forger: needs root");
-    }
-    for (who, helper) in &forgers {
-        let (outcome, stdout, stderr) =
-            sigtest::run_helper(helper, &[("SIGBUS_TARGET", me().to_string())]).wait(secs(20));
-        assert_eq!(outcome, WaitOutcome::Exited(0), "{who}: {stdout}{stderr}");
-        let event = any
-            .recv_timeout(secs(10))
-            .expect("the unfiltered one sees it");
-        assert_eq!(event.origin.kind(), "io", "{who}: {event}");
-        assert!(matches!(
-            event.origin,
-            Origin::Io {
-                event: Some(sigcore::IoEvent::In),
-                ..
-            }
-        ));
-    }
-    for (filter, sub) in filters.iter().zip(&guarded) {
-        assert!(sub.try_recv().is_err(), "{filter:?} let a forgery through");
-        assert_eq!(sub.stats().refused, forgers.len() as u64, "{filter:?}");
-    }
-    // The filters are not simply shut: a real kill from us passes the uid ones.
-    sigcore::kill(me(), Signal::HUP).unwrap();
-    any.recv_timeout(secs(10)).unwrap();
-    assert!(
-        guarded[1].recv_timeout(secs(10)).is_ok(),
-        "SameUser takes our kill"
-    );
-}
-
-fn provoke_sigio() {
-    let target: i32 = std::env::var("SIGBUS_TARGET").unwrap().parse().unwrap();
-    sigtest::provoke_sigio(target, Signal::HUP.number()).unwrap();
-}
-
-fn provoke_sigio_as_nobody() {
-    sigtest::become_nobody();
-    provoke_sigio();
-}
-
 struct Flaky {
     seen: Arc<AtomicU32>,
 }
@@ -809,9 +739,6 @@ fn main() {
         scenario!(a_stalled_subscriber_does_not_delay_a_healthy_one),
         scenario!(overflow_policies_with_real_signals),
         scenario!(a_sender_filter_refuses_another_uid),
-        scenario!(f_setsig_cannot_forge_the_kernel),
-        Scenario::new("_provoke_sigio", provoke_sigio).helper(),
-        Scenario::new("_provoke_sigio_as_nobody", provoke_sigio_as_nobody).helper(),
         Scenario::new("_send_as_nobody", send_as_nobody).helper(),
         scenario!(a_panicking_actor_is_restarted_and_keeps_receiving),
         scenario!(a_supervision_limit_and_escalation_end_cleanly),

@@ -322,6 +322,91 @@ pub fn wait(set: SignalSet, timeout: Option<Duration>) -> Result<Option<SignalEv
     }))
 }
 
+/// Signals pending for the calling thread alone: thread-directed ones (`tgkill`,
+/// `pthread_kill`, libc `raise`, or raised by the kernel for this thread) that it
+/// blocks. [`pending`] cannot tell them from process-wide ones; this reads
+/// `/proc/thread-self/status`, so keep it out of hot loops.
+///
+/// # Errors
+///
+/// [`Error::Io`] if `/proc` cannot be read.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::{Signal, ThreadHandle};
+///
+/// sigcore::block(Signal::USR2.into())?;
+/// ThreadHandle::current().send(Signal::USR2)?;
+/// assert!(sigcore::thread_pending()?.contains(Signal::USR2));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn thread_pending() -> Result<SignalSet> {
+    crate::ProcSignals::of_thread(sys::getpid(), sys::gettid())
+        .map(|status| status.thread_pending)
+        .map_err(io("reading /proc/thread-self/status"))
+}
+
+/// At most this many thread-directed signals are taken per call, so a flood
+/// cannot keep [`take_thread_directed`] from returning.
+const TAKE_AT_MOST: usize = 1024;
+
+/// Takes the signals of `set` that wait for the calling thread alone (see
+/// [`thread_pending`]), as events, at most 1,024 per call. `sigtimedwait` alone
+/// cannot do this: once the thread's own instances are gone it takes
+/// process-wide ones, which belong to the waiter; so this checks `/proc` before
+/// each one. Signals that cannot be waited for are left alone.
+///
+/// A signal the process ignores (`SIG_IGN`, such as SIGPIPE in Rust programs) is
+/// discarded without an event and without a sequence number, as the kernel
+/// would have done had the thread not blocked it.
+///
+/// # Errors
+///
+/// [`Error::Io`] if `/proc` cannot be read or `rt_sigtimedwait` fails.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::{Signal, ThreadHandle};
+///
+/// sigcore::block([Signal::USR2, Signal::PIPE].into())?;
+/// ThreadHandle::current().send(Signal::PIPE)?; // ignored by Rust programs
+/// ThreadHandle::current().send(Signal::USR2)?;
+/// let taken = sigcore::take_thread_directed([Signal::USR2, Signal::PIPE].into())?;
+/// assert_eq!(taken.len(), 1);
+/// assert_eq!(taken[0].origin.kind(), "tkill");
+/// assert!(sigcore::thread_pending()?.is_empty());
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn take_thread_directed(set: SignalSet) -> Result<Vec<SignalEvent>> {
+    let mut events = Vec::new();
+    for _ in 0..TAKE_AT_MOST {
+        let own = thread_pending()?.intersection(set);
+        let Some(signal) = own.iter().find(|s| s.check_waitable().is_ok()) else {
+            break;
+        };
+        let Some(raw) =
+            sys::timed_wait(signal.into(), Some(Duration::ZERO)).map_err(io("rt_sigtimedwait"))?
+        else {
+            break;
+        };
+        let ignored = !waiter::armed().contains(signal)
+            && sys::disposition(signal).map_err(io("sigaction"))? == sys::RawDisposition::Ignore;
+        if ignored {
+            log::debug!("sigcore: discarded a thread-directed {signal}: the process ignores it");
+            continue;
+        }
+        events.push(SignalEvent {
+            signal,
+            seq: next_seq(),
+            at: Instant::now(),
+            origin: raw.origin(),
+        });
+    }
+    Ok(events)
+}
+
 /// Ends the process by `signal`, the way Unix parents expect: restores the
 /// signal's default disposition, unblocks it in the calling thread and sends it to
 /// this thread, so the parent's wait status reads "killed by SIGTERM" (a shell

@@ -147,11 +147,12 @@ pub use crate::{
     command::CommandExt,
     control::{
         block, block_while_served, disposition, exit_by_signal, ignore, pending, set_default,
-        spawn_blocked, thread_mask, unblock, unblock_after_serving, wait, Disposition,
+        spawn_blocked, take_thread_directed, thread_mask, thread_pending, unblock,
+        unblock_after_serving, wait, Disposition,
     },
     error::{Error, Result},
     event::{ChildStatus, IoEvent, Origin, SignalEvent},
-    procfs::{stranded, ProcSignals, Stranded},
+    procfs::{stranded, ProcSignals, Stranded, TaskName},
     registration::Registration,
     send::{
         current_uid, kill, kill_process_group, process_exists, raise, sigqueue, Pidfd, ThreadHandle,

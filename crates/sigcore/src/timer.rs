@@ -143,9 +143,18 @@ mod tests {
 
     #[test]
     fn sub_microsecond_values_round_up() {
-        assert_eq!(ceil_to_micros(Duration::from_nanos(1)), Duration::from_micros(1));
-        assert_eq!(ceil_to_micros(Duration::from_nanos(1_500)), Duration::from_micros(2));
-        assert_eq!(ceil_to_micros(Duration::from_micros(7)), Duration::from_micros(7));
+        assert_eq!(
+            ceil_to_micros(Duration::from_nanos(1)),
+            Duration::from_micros(1)
+        );
+        assert_eq!(
+            ceil_to_micros(Duration::from_nanos(1_500)),
+            Duration::from_micros(2)
+        );
+        assert_eq!(
+            ceil_to_micros(Duration::from_micros(7)),
+            Duration::from_micros(7)
+        );
         assert_eq!(ceil_to_micros(Duration::ZERO), Duration::ZERO);
         assert_eq!(ceil_to_micros(Duration::MAX), Duration::MAX);
     }

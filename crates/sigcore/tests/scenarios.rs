@@ -593,6 +593,41 @@ fn a_foreign_handler_on_sigrtmax_moves_the_wake_signal() {
     assert!(waiter_gone());
 }
 
+/// A thread named with terminal escape codes and bytes that are not UTF-8 (the
+/// kernel keeps whatever `prctl` is given) neither breaks the /proc readers nor
+/// reaches the log raw: the warning names it escaped, `stranded` works, and the
+/// idle waiter still leaves.
+fn hostile_thread_names_are_read_and_escaped() {
+    let logs: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+    log::set_logger(logs).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
+    let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
+    let hostile = thread::spawn(move || {
+        sigtest::set_thread_name(b"\x1b]0;pwn\x07\xff\xfe");
+        ready_tx.send(ThreadHandle::current()).unwrap();
+        let _ = done_rx.recv(); // leaves SIGUSR1 unblocked: the warning names it
+    });
+    let handle = ready_rx.recv().unwrap();
+    let threads = ProcSignals::of_threads(me()).expect("a non-UTF-8 name must not fail the scan");
+    let found = threads.iter().find(|t| t.pid == handle.tid()).unwrap();
+    assert_eq!(found.name.as_bytes(), b"\x1b]0;pwn\x07\xff\xfe");
+
+    sigcore::block([Signal::USR1, Signal::USR2].into()).unwrap();
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let warnings = logs.0.lock().unwrap().join("\n");
+    assert!(
+        warnings.contains("\\x1b]0;pwn\\x07\\xff\\xfe"),
+        "the warning must name the thread, escaped: {warnings}"
+    );
+    assert!(!warnings.contains('\x1b'), "an escape code reached the log");
+    assert!(sigcore::stranded().unwrap().is_empty());
+    drop(done_tx);
+    hostile.join().unwrap();
+    drop(signals);
+    assert!(waiter_gone(), "the idle waiter must still leave");
+}
+
 /// Restore-on-release, in a child: the default action comes back.
 fn released_signal_kills_again() {
     let child = sigtest::run_helper("_release_then_raise", &[]);
@@ -922,6 +957,7 @@ fn main() {
         scenario!(commands_complete_when_nobody_fills_the_queue).timeout(Duration::from_secs(20)),
         Scenario::new("_park_as_nobody", park_as_nobody).helper(),
         scenario!(an_outside_wake_signal_is_harmless),
+        scenario!(hostile_thread_names_are_read_and_escaped),
         scenario!(a_foreign_handler_on_sigrtmax_moves_the_wake_signal),
         Scenario::new("_serve_then_exit_by_term", serve_then_exit_by_term).helper(),
     ]);

@@ -28,7 +28,7 @@ mod runner;
 pub use child::{exit_status_of, run_helper, Child, WaitOutcome};
 pub use os::{
     become_nobody, forge_sigqueue, let_nobody_signal_me, limit_signal_queue, park_until_full,
-    provoke_sigio, running_as_root, signal_queue, tgkill, NOBODY,
+    provoke_sigio, running_as_root, set_thread_name, signal_queue, tgkill, NOBODY,
 };
 pub use runner::{run, Scenario};
 

@@ -191,3 +191,17 @@ pub fn provoke_sigio(pid: i32, signo: i32) -> std::io::Result<()> {
     }
     result.map(drop)
 }
+
+/// Names the calling thread with raw bytes (`prctl(PR_SET_NAME)`; the kernel
+/// keeps the first 15), which need not be UTF-8: what a hostile or careless
+/// library can do to a process's `/proc` entries.
+///
+/// # Panics
+///
+/// When `name` holds a NUL byte or `prctl` fails.
+pub fn set_thread_name(name: &[u8]) {
+    let name = std::ffi::CString::new(name).expect("no NUL in a thread name");
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives the call.
+    let ret = unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    assert_eq!(ret, 0, "prctl(PR_SET_NAME)");
+}

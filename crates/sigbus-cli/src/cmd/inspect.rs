@@ -32,7 +32,7 @@ fn show(status: &ProcSignals, args: &InspectArgs, tid: Option<i32>) {
         output::json(&json!({
             "pid": args.pid,
             "tid": tid,
-            "name": status.name,
+            "name": status.name.to_string_lossy(),
             "blocked": output::names(status.blocked),
             "ignored": output::names(status.ignored),
             "caught": output::names(status.caught),

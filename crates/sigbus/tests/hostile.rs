@@ -1,0 +1,340 @@
+//! The hostile local process and the unlucky deployment: every attack the
+//! hardening review found, each as a scenario in a process of its own (see
+//! `sigtest`). Each one fails on a library without the matching defence.
+//! RELIABILITY.md, "Hostile local process", quotes the `figure:` lines.
+
+use std::sync::Mutex;
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::unbounded;
+use sigbus::{Bus, SenderFilter};
+use sigcore::{Origin, Signal, SignalEvent};
+use sigtest::{ms, scenario, Scenario, WaitOutcome};
+
+fn me() -> i32 {
+    std::process::id() as i32
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Keeps every log line (warnings and up) for the scenario to inspect.
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", record.level(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+fn capture_logs() -> &'static Capture {
+    let logs: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+    log::set_logger(logs).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
+    logs
+}
+
+/// Waits until an actor's thread has reported its id.
+fn tid_of<M: Send + 'static>(actor: &sigbus::ActorRef<M>) -> i32 {
+    assert!(sigtest::eventually(secs(5), || actor.tid() != 0));
+    actor.tid()
+}
+
+/// `read` system calls this process has made so far (`syscr` in /proc/self/io):
+/// a /proc read costs several, a routed signal one (the waiter's signalfd).
+fn read_calls() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap();
+    io.lines()
+        .find_map(|l| l.strip_prefix("syscr: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Design fact 15 played as a forger: `F_SETOWN` + `F_SETSIG` make the kernel
+/// deliver SIGHUP with a `POLL_IN` code and no sender. It reads as fd readiness,
+/// and every identity filter refuses it (and counts it), whether the forger is
+/// another process of our uid or, when we run as root, `nobody`.
+fn f_setsig_cannot_forge_the_kernel() {
+    sigcore::block(Signal::HUP.into()).unwrap();
+    let bus = Bus::new();
+    let any = bus.subscribe(Signal::HUP).unwrap();
+    let filters = [
+        SenderFilter::Root,
+        SenderFilter::SameUser,
+        SenderFilter::Uids(vec![sigcore::current_uid(), 0, sigtest::NOBODY]),
+        SenderFilter::KernelOnly,
+        SenderFilter::Pids(vec![1, 65]),
+    ];
+    let guarded: Vec<_> = filters
+        .iter()
+        .map(|f| {
+            bus.subscription(Signal::HUP)
+                .filter(f.clone())
+                .open()
+                .unwrap()
+        })
+        .collect();
+    let mut forgers = vec![("same-user", "_provoke_sigio")];
+    if sigtest::running_as_root() {
+        sigtest::let_nobody_signal_me();
+        forgers.push(("nobody", "_provoke_sigio_as_nobody"));
+    } else {
+        println!("skipped the nobody forger: needs root");
+    }
+    for (who, helper) in &forgers {
+        let (outcome, stdout, stderr) =
+            sigtest::run_helper(helper, &[("SIGBUS_TARGET", me().to_string())]).wait(secs(20));
+        assert_eq!(outcome, WaitOutcome::Exited(0), "{who}: {stdout}{stderr}");
+        let event = any
+            .recv_timeout(secs(10))
+            .expect("the unfiltered one sees it");
+        assert_eq!(event.origin.kind(), "io", "{who}: {event}");
+        assert!(matches!(
+            event.origin,
+            Origin::Io {
+                event: Some(sigcore::IoEvent::In),
+                ..
+            }
+        ));
+    }
+    for (filter, sub) in filters.iter().zip(&guarded) {
+        assert!(sub.try_recv().is_err(), "{filter:?} let a forgery through");
+        assert_eq!(sub.stats().refused, forgers.len() as u64, "{filter:?}");
+    }
+    // The filters are not simply shut: a real kill from us passes the uid ones.
+    sigcore::kill(me(), Signal::HUP).unwrap();
+    any.recv_timeout(secs(10)).unwrap();
+    assert!(
+        guarded[1].recv_timeout(secs(10)).is_ok(),
+        "SameUser takes our kill"
+    );
+}
+
+fn provoke_sigio() {
+    let target: i32 = std::env::var("SIGBUS_TARGET").unwrap().parse().unwrap();
+    sigtest::provoke_sigio(target, Signal::HUP.number()).unwrap();
+}
+
+fn provoke_sigio_as_nobody() {
+    sigtest::become_nobody();
+    provoke_sigio();
+}
+
+/// Played as another uid: a `tgkill` aimed at an actor's thread goes through the
+/// actor's sender filter like every other path into its mailbox.
+fn a_tgkill_at_an_actor_cannot_bypass_its_filter() {
+    if !sigtest::running_as_root() {
+        println!("skipped: needs root to run a sender as nobody");
+        return;
+    }
+    sigcore::block(Signal::USR1.into()).unwrap();
+    sigtest::let_nobody_signal_me();
+    let bus = Bus::new();
+    let (tx, rx) = unbounded();
+    let actor = bus
+        .actor("root-only")
+        .signals(Signal::USR1)
+        .filter(SenderFilter::Root)
+        .spawn_fn(move |_, event| tx.send(event).unwrap())
+        .unwrap();
+    let target = format!("{} {}", me(), tid_of(&actor));
+    let (outcome, stdout, stderr) =
+        sigtest::run_helper("_tgkill_as_nobody", &[("TGKILL_AT", target)]).wait(secs(20));
+    assert_eq!(outcome, WaitOutcome::Exited(0), "{stdout}{stderr}");
+    assert!(
+        sigtest::eventually(secs(5), || actor.stats().refused == 1),
+        "{:?}",
+        actor.stats()
+    );
+    assert!(
+        rx.recv_timeout(ms(200)).is_err(),
+        "nobody's tgkill got through"
+    );
+    // Our own tgkill (root) passes.
+    sigtest::tgkill(actor.tid(), Signal::USR1.number());
+    let event = rx.recv_timeout(secs(10)).unwrap();
+    assert_eq!(event.origin.kind(), "tkill");
+    assert_eq!(actor.stats().delivered, 1);
+    bus.shutdown();
+}
+
+fn tgkill_as_nobody() {
+    let target = std::env::var("TGKILL_AT").unwrap();
+    let (pid, tid) = target.split_once(' ').unwrap();
+    sigtest::become_nobody();
+    // SAFETY: tgkill takes three integers.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_tgkill,
+            pid.parse::<i32>().unwrap(),
+            tid.parse::<i32>().unwrap(),
+            Signal::USR1.number(),
+        )
+    };
+    assert_eq!(ret, 0, "{}", std::io::Error::last_os_error());
+}
+
+/// A signal that stays pending for the whole process (blocked everywhere, served
+/// by nobody) and an unwaitable one parked on the actor's thread (SIGSEGV,
+/// the wake signal) must not make the actor read /proc after every event.
+fn stuck_pending_signals_keep_the_rescue_cheap() {
+    let unserved = Signal::realtime(7).unwrap();
+    sigcore::block([Signal::USR1, unserved].into()).unwrap();
+    let bus = Bus::new();
+    let (tx, rx) = unbounded();
+    let actor = bus
+        .actor("busy")
+        .signals(Signal::USR1)
+        .spawn_fn(move |_, event: SignalEvent| tx.send(event.seq).unwrap())
+        .unwrap();
+    let tid = tid_of(&actor);
+    sigcore::kill(me(), unserved).unwrap(); // pending for the process, for good
+    sigtest::tgkill(tid, Signal::SEGV.number()); // blocked there, never taken
+    sigtest::tgkill(tid, Signal::rtmax().number());
+    // Let the idle timer have its thorough look once.
+    thread::sleep(Duration::from_millis(1200));
+    let rounds = 500;
+    let before = read_calls();
+    for _ in 0..rounds {
+        sigcore::kill(me(), Signal::USR1).unwrap();
+        rx.recv_timeout(secs(10)).unwrap();
+    }
+    let reads = read_calls() - before;
+    println!("figure: {rounds} events with stuck pending signals took {reads} read calls");
+    // One signalfd read per event (fewer when batched), a few for the timer's
+    // thorough look; a /proc read per event would be three or more each.
+    assert!(
+        reads <= rounds + 50,
+        "{reads} read calls for {rounds} events"
+    );
+    bus.shutdown();
+}
+
+/// SIGPIPE raised by the kernel on an actor thread (a write to a closed pipe,
+/// as in `sigbus watch | head -1`) is discarded as the kernel would: the process
+/// ignores it. No event, no sequence number, no warning, no drop counted.
+fn a_kernel_sigpipe_on_an_actor_thread_is_discarded() {
+    let logs = capture_logs();
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let bus = Bus::new();
+    let (tx, rx) = unbounded();
+    let actor = bus
+        .actor("writer")
+        .signals(Signal::USR1)
+        .spawn_fn(move |_, event: SignalEvent| {
+            let (reader, mut writer) = std::io::pipe().unwrap();
+            drop(reader);
+            use std::io::Write;
+            let broken = writer.write_all(b"x").unwrap_err();
+            tx.send((event.seq, broken.kind())).unwrap();
+        })
+        .unwrap();
+    tid_of(&actor);
+    sigcore::kill(me(), Signal::USR1).unwrap();
+    let (first, kind) = rx.recv_timeout(secs(10)).unwrap();
+    assert_eq!(kind, std::io::ErrorKind::BrokenPipe);
+    assert!(sigtest::eventually(secs(5), || {
+        sigcore::ProcSignals::of_thread(me(), actor.tid())
+            .is_ok_and(|t| !t.thread_pending.contains(Signal::PIPE))
+    }));
+    sigcore::kill(me(), Signal::USR1).unwrap();
+    let (second, _) = rx.recv_timeout(secs(10)).unwrap();
+    assert!(rx.recv_timeout(ms(100)).is_err(), "SIGPIPE became an event");
+    let stats = actor.stats();
+    assert_eq!((stats.delivered, stats.dropped), (2, 0), "{stats:?}");
+    assert_eq!(
+        second,
+        first + 1,
+        "the discarded SIGPIPE took a sequence number"
+    );
+    let warnings = logs.0.lock().unwrap().join("\n");
+    assert!(!warnings.contains("SIGPIPE"), "{warnings}");
+    bus.shutdown();
+}
+
+/// A storm of thread-directed signals the actor does not subscribe to: each is
+/// counted as dropped, the warnings are sampled (powers of two), not one each.
+fn unsubscribed_tgkills_at_an_actor_are_counted_and_sampled() {
+    let logs = capture_logs();
+    let other = Signal::realtime(3).unwrap();
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let bus = Bus::new();
+    let actor = bus
+        .actor("target")
+        .signals(Signal::USR1)
+        .spawn_fn(|_, _| {})
+        .unwrap();
+    let tid = tid_of(&actor);
+    let storm = 1000;
+    for _ in 0..storm {
+        sigtest::tgkill(tid, other.number()); // real-time: each one queues
+    }
+    sigcore::kill(me(), Signal::USR1).unwrap(); // the actor looks after an event
+    assert!(
+        sigtest::eventually(secs(10), || actor.stats().dropped == storm),
+        "{:?}",
+        actor.stats()
+    );
+    let lines = logs
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("dropped"))
+        .count();
+    println!("figure: {storm} unsubscribed tgkills: {lines} warning lines");
+    assert!(lines <= 11, "{lines} warning lines for {storm} drops");
+    bus.shutdown();
+}
+
+/// An actor whose name the kernel cut in the middle of a character (15 bytes)
+/// still gets its thread-directed signals: /proc is read as bytes.
+fn an_actor_with_a_cut_name_gets_its_tgkills() {
+    sigcore::block(Signal::USR1.into()).unwrap();
+    let bus = Bus::new();
+    let (tx, rx) = unbounded();
+    let name = "ñññññññññ"; // 18 bytes: the kernel keeps 15, half a character
+    let actor = bus
+        .actor(name)
+        .signals(Signal::USR1)
+        .spawn_fn(move |_, event| tx.send(event).unwrap())
+        .unwrap();
+    let tid = tid_of(&actor);
+    let seen = sigcore::ProcSignals::of_thread(me(), tid).unwrap();
+    assert!(
+        std::str::from_utf8(seen.name.as_bytes()).is_err(),
+        "{:?}",
+        seen.name
+    );
+    sigtest::tgkill(tid, Signal::USR1.number());
+    let event = rx
+        .recv_timeout(secs(10))
+        .expect("the tgkill reaches the actor");
+    assert_eq!(event.origin.kind(), "tkill");
+    bus.shutdown();
+}
+
+fn main() {
+    sigtest::run(&[
+        scenario!(f_setsig_cannot_forge_the_kernel),
+        Scenario::new("_provoke_sigio", provoke_sigio).helper(),
+        Scenario::new("_provoke_sigio_as_nobody", provoke_sigio_as_nobody).helper(),
+        scenario!(a_tgkill_at_an_actor_cannot_bypass_its_filter),
+        Scenario::new("_tgkill_as_nobody", tgkill_as_nobody).helper(),
+        scenario!(stuck_pending_signals_keep_the_rescue_cheap),
+        scenario!(a_kernel_sigpipe_on_an_actor_thread_is_discarded),
+        scenario!(unsubscribed_tgkills_at_an_actor_are_counted_and_sampled),
+        scenario!(an_actor_with_a_cut_name_gets_its_tgkills),
+    ]);
+}
