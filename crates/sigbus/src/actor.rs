@@ -416,6 +416,7 @@ impl<'a> ActorBuilder<'a> {
             supervision: self.supervision,
             recent_restarts: VecDeque::new(),
             not_mine: SignalSet::empty(),
+            bus: bus.inner(),
         };
         // Registered before its thread starts, so an actor that ends at once is
         // also removed at once (its exit closes the mailbox and deregisters it).
@@ -492,6 +493,8 @@ struct Runner<A: Actor, F> {
     recent_restarts: VecDeque<Instant>,
     /// Pending signals last found to be process-wide, none this thread's own.
     not_mine: SignalSet,
+    /// Held strongly while the actor runs: a live actor keeps its routing alive.
+    bus: Arc<Inner>,
 }
 
 /// Every signal a waiter could serve: what a thread can take for itself.
@@ -612,9 +615,7 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
             }
             Supervision::Escalate => {
                 warn!("sigbus: actor {name} escalates: shutting the bus down");
-                if let Some(inner) = self.ctx.myself.shared.bus.upgrade() {
-                    escalate(Bus::from_inner(inner));
-                }
+                escalate(Bus::from_inner(Arc::clone(&self.bus)));
                 Verdict::Exit(ActorExit::Escalated)
             }
             Supervision::Restart { max, within } => {
@@ -668,12 +669,16 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
             self.not_mine = first;
             return;
         }
-        // Process-wide signals the waiter is about to take: give it the moment.
-        thread::yield_now();
-        let now = pending();
-        if now.is_empty() {
-            self.not_mine = now;
-            return;
+        // Process-wide signals the waiter is about to take: give it a moment or
+        // three before paying for /proc.
+        let mut now = first;
+        for _ in 0..3 {
+            thread::yield_now();
+            now = pending();
+            if now.is_empty() || (!thorough && now.is_subset(self.not_mine)) {
+                self.not_mine = now;
+                return;
+            }
         }
         let shared = &self.ctx.myself.shared;
         let events = match sigcore::take_thread_directed(now) {
@@ -690,10 +695,7 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
         if events.is_empty() {
             return;
         }
-        let Some(inner) = shared.bus.upgrade() else {
-            return;
-        };
-        let registry = inner.router.load();
+        let registry = self.bus.router.load();
         for event in &events {
             match registry.get(shared.info.id) {
                 Some(mailbox) if shared.info.signals.contains(event.signal) => {
@@ -716,12 +718,10 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
         let shared = &self.ctx.myself.shared;
         shared.running.store(false, Ordering::SeqCst);
         debug!("sigbus: actor {} ended ({exit:?})", shared.info.name);
-        if let Some(inner) = shared.bus.upgrade() {
-            inner.close(shared.info.id);
-            inner.live_actors.fetch_sub(1, Ordering::SeqCst);
-            // An edge, not a count: the coordinator re-reads live_actors.
-            let _ = inner.exits.0.try_send(());
-        }
+        self.bus.close(shared.info.id);
+        self.bus.live_actors.fetch_sub(1, Ordering::SeqCst);
+        // An edge, not a count: the coordinator re-reads live_actors.
+        let _ = self.bus.exits.0.try_send(());
     }
 }
 

@@ -1,12 +1,13 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use log::{debug, warn};
-use sigcore::{Registration, Signal, SignalEvent, SignalSet, ThreadHandle};
+use sigcore::{Registration, Signal, SignalEvent, SignalSet, TaskName};
 
 use crate::actor::{ActorBuilder, ActorControl};
+use crate::blocks;
 use crate::mailbox::{Counters, Mailbox, MailboxInfo, MailboxKind, Offer, Overflow};
 use crate::registry::Registry;
 use crate::router::{Router, RouterSink};
@@ -22,6 +23,10 @@ pub const DEFAULT_MAILBOX: usize = 256;
 /// sigcore serve it (blocking it in the calling thread first); when the last
 /// subscription of a signal goes, sigcore releases it and its previous
 /// disposition comes back. See the crate docs for a walk-through.
+///
+/// Subscriptions and running actors keep the routing they need alive: dropping
+/// every `Bus` handle releases nothing they still hold (like signal-hook's
+/// `Signals` or tokio's `Signal`); [`Bus::shutdown`] closes everything now.
 #[derive(Clone)]
 pub struct Bus {
     pub(crate) inner: Arc<Inner>,
@@ -36,6 +41,19 @@ pub(crate) struct Inner {
     pub(crate) exits: (Sender<()>, Receiver<()>),
     /// Set by a shutdown coordinator: where actor escalations go.
     pub(crate) escalations: Mutex<Option<Sender<()>>>,
+    /// The process that made the bus. In a child forked without exec the bus is
+    /// inert: the actor threads and the waiter stayed in the parent.
+    owner: u32,
+    /// How far [`Bus::shutdown`] has got; concurrent callers wait for `Down`.
+    phase: Mutex<Phase>,
+    phase_changed: Condvar,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Up,
+    GoingDown,
+    Down,
 }
 
 struct Control {
@@ -43,8 +61,6 @@ struct Control {
     /// The authoritative table; the router has a published copy.
     registry: Registry,
     actors: Vec<Arc<dyn ActorControl>>,
-    /// Signals this bus blocked, per thread id, to unblock on shutdown.
-    blocked: Vec<(i32, SignalSet)>,
 }
 
 /// Everything needed to open a mailbox.
@@ -100,12 +116,14 @@ impl Bus {
                     registration: None,
                     registry: Registry::new(),
                     actors: Vec::new(),
-                    blocked: Vec::new(),
                 }),
                 closed: AtomicBool::new(false),
                 live_actors: AtomicUsize::new(0),
                 exits: bounded(1),
                 escalations: Mutex::new(None),
+                owner: std::process::id(),
+                phase: Mutex::new(Phase::Up),
+                phase_changed: Condvar::new(),
             }),
         }
     }
@@ -258,12 +276,18 @@ impl Bus {
     /// Stops the bus: asks every actor to stop and joins its thread, releases
     /// every signal (previous dispositions come back), closes every mailbox
     /// (receivers blocked in `recv` wake with an error), and unblocks in the
-    /// calling thread the signals this bus blocked there. Idempotent.
+    /// calling thread the signals this bus blocked there. Idempotent; a second,
+    /// concurrent call returns only once the bus is fully down.
     ///
     /// # Caveats
     ///
     /// Joins actors: an actor stuck in its handler holds this call up. Called
-    /// from an actor's own thread, that actor is not joined.
+    /// from an actor's own thread, that actor is not joined (and while another
+    /// thread's shutdown is joining it, the call returns at once). Called from a
+    /// sigcore [`sigcore::Sink`] (on the waiter thread, which must not wait for
+    /// itself), the shutdown runs on a thread of its own and this returns at
+    /// once. In a child forked without `exec`, where the actor threads do not
+    /// exist, it only closes the mailboxes.
     ///
     /// # Examples
     ///
@@ -277,42 +301,46 @@ impl Bus {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn shutdown(&self) {
-        let first = !self.inner.closed.swap(true, Ordering::SeqCst);
-        let me = ThreadHandle::current().tid();
-        let (actors, registration, mine) = {
+        if sigcore::on_waiter_thread() {
+            let bus = self.clone();
+            let builder = std::thread::Builder::new().name("sigbus-shutdown".into());
+            if let Err(e) = sigcore::spawn_blocked(builder, move || bus.shutdown()) {
+                warn!("sigbus: cannot start a thread to shut the bus down from a sink: {e}");
+            }
+            return;
+        }
+        if !self.inner.begin_shutdown() {
+            return;
+        }
+        self.inner.closed.store(true, Ordering::SeqCst);
+        let forked = self.inner.forked();
+        let (actors, registration) = {
             let mut control = self.inner.lock();
-            // Only this thread's mask can be restored from here; other threads'
-            // records stay for their own call to shutdown.
-            let mine = control
-                .blocked
-                .iter()
-                .filter(|(tid, _)| *tid == me)
-                .fold(SignalSet::empty(), |all, (_, set)| all.union(*set));
-            control.blocked.retain(|(tid, _)| *tid != me);
             (
                 std::mem::take(&mut control.actors),
                 control.registration.take(),
-                mine,
             )
         };
-        for actor in &actors {
-            actor.request_stop();
+        if !forked {
+            for actor in &actors {
+                actor.request_stop();
+            }
+            for actor in &actors {
+                actor.join();
+            }
         }
-        for actor in &actors {
-            actor.join();
-        }
+        let released = registration
+            .as_ref()
+            .map_or(SignalSet::empty(), Registration::signals);
         drop(registration);
         {
             let mut control = self.inner.lock();
             control.registry.clear();
             self.inner.router.publish(Registry::new());
         }
-        if !mine.is_empty() {
-            let _ = sigcore::unblock_after_serving(mine);
-        }
-        if first {
-            debug!("sigbus: bus shut down ({} actor(s) joined)", actors.len());
-        }
+        blocks::undo_here(released);
+        debug!("sigbus: bus shut down ({} actor(s) joined)", actors.len());
+        self.inner.end_shutdown();
     }
 
     /// Sends a shutdown notice to every actor (their `on_shutdown` hook).
@@ -327,6 +355,10 @@ impl Bus {
         Arc::downgrade(&self.inner)
     }
 
+    pub(crate) fn inner(&self) -> Arc<Inner> {
+        Arc::clone(&self.inner)
+    }
+
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Bus {
         Bus { inner }
     }
@@ -337,6 +369,9 @@ impl Bus {
     ) -> Result<(Arc<MailboxInfo>, Receiver<SignalEvent>), BusError> {
         for signal in spec.signals {
             signal.check_waitable()?;
+        }
+        if sigcore::on_waiter_thread() {
+            return Err(BusError::Signal(sigcore::Error::InSink));
         }
         let inner = &*self.inner;
         let mut control = inner.lock();
@@ -383,6 +418,42 @@ impl Inner {
         self.control.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether this is a child forked (without exec) from the process that made
+    /// the bus.
+    pub(crate) fn forked(&self) -> bool {
+        std::process::id() != self.owner
+    }
+
+    /// Claims the shutdown. `false` when it is done, or when another thread is
+    /// doing it: then this waits until it is done, unless the caller is an
+    /// actor thread (which the other thread may be joining).
+    fn begin_shutdown(&self) -> bool {
+        let mut phase = self.phase.lock().unwrap_or_else(|p| p.into_inner());
+        match *phase {
+            Phase::Up => {
+                *phase = Phase::GoingDown;
+                true
+            }
+            Phase::Down => false,
+            Phase::GoingDown => {
+                if CURRENT_ACTOR.with(|a| a.borrow().is_none()) {
+                    while *phase != Phase::Down {
+                        phase = self
+                            .phase_changed
+                            .wait(phase)
+                            .unwrap_or_else(|p| p.into_inner());
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    fn end_shutdown(&self) {
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = Phase::Down;
+        self.phase_changed.notify_all();
+    }
+
     fn arm(
         &self,
         control: &mut Control,
@@ -391,13 +462,7 @@ impl Inner {
     ) -> Result<(), BusError> {
         // Block in the calling thread even for signals already served: this thread
         // (and those it spawns) must not take the signal's disposition.
-        let previous = sigcore::block_while_served(wanted)?;
-        let blocked_now = wanted.difference(previous);
-        if !blocked_now.is_empty() {
-            control
-                .blocked
-                .push((ThreadHandle::current().tid(), blocked_now));
-        }
+        blocks::block_here(wanted)?;
         if new.is_empty() {
             return Ok(());
         }
@@ -414,11 +479,12 @@ impl Inner {
     /// Closes a mailbox. Signals nobody else takes are released first: one that
     /// arrives meanwhile still reaches this mailbox; after the release it takes
     /// its restored disposition. Nothing is routed to the mailbox once this
-    /// returns.
-    pub(crate) fn close(&self, id: SubscriptionId) {
+    /// returns. Returns the signals released. Not on the waiter thread (see
+    /// [`Inner::close_from_anywhere`]).
+    pub(crate) fn close(&self, id: SubscriptionId) -> SignalSet {
         let mut control = self.lock();
         let Some(mailbox) = control.registry.get(id) else {
-            return;
+            return SignalSet::empty();
         };
         let name = Arc::clone(&mailbox.info.name);
         let mut registry = control.registry.clone();
@@ -426,7 +492,7 @@ impl Inner {
             .remove(id)
             .map_or(SignalSet::empty(), |m| m.info.signals);
         let released = removed.difference(registry.signals());
-        if !released.is_empty() {
+        if !released.is_empty() && !self.forked() {
             if let Some(registration) = control.registration.as_mut() {
                 if let Err(e) = registration.remove(released) {
                     warn!("sigbus: releasing {released} failed: {e}");
@@ -436,7 +502,28 @@ impl Inner {
         self.router.publish(registry.clone());
         control.registry = registry;
         control.actors.retain(|a| a.id() != id);
-        debug!("sigbus: closed {name}; released {released}");
+        debug!(
+            "sigbus: closed {}; released {released}",
+            TaskName::new(name.as_bytes())
+        );
+        released
+    }
+
+    /// Closes a mailbox from any thread, the waiter's included: there (a sink
+    /// dropped a subscription) the close, which waits for the router, runs on a
+    /// thread of its own. The calling thread undoes its own blocks of what is
+    /// released.
+    pub(crate) fn close_from_anywhere(self: &Arc<Inner>, id: SubscriptionId) {
+        if sigcore::on_waiter_thread() {
+            let inner = Arc::clone(self);
+            let builder = std::thread::Builder::new().name("sigbus-close".into());
+            if let Err(e) = sigcore::spawn_blocked(builder, move || inner.close(id)) {
+                warn!("sigbus: cannot start a thread to close {id} from a sink: {e}");
+            }
+            return;
+        }
+        let released = self.close(id);
+        blocks::undo_here(released);
     }
 }
 
@@ -486,6 +573,6 @@ impl SubscriptionBuilder<'_> {
     /// As for [`Bus::subscribe`].
     pub fn open(self) -> Result<Subscription, BusError> {
         let (info, receiver) = self.bus.open(self.spec)?;
-        Ok(Subscription::new(info, receiver, self.bus.downgrade()))
+        Ok(Subscription::new(info, receiver, self.bus.inner()))
     }
 }

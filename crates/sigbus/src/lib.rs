@@ -100,6 +100,7 @@
 #![forbid(unsafe_code)]
 
 mod actor;
+mod blocks;
 mod bus;
 mod error;
 mod filter;

@@ -1,4 +1,4 @@
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, TryRecvError};
@@ -35,14 +35,15 @@ use crate::SubscriptionId;
 pub struct Subscription {
     info: Arc<MailboxInfo>,
     receiver: Receiver<SignalEvent>,
-    bus: Weak<Inner>,
+    /// Held strongly: a live subscription keeps its routing alive.
+    bus: Arc<Inner>,
 }
 
 impl Subscription {
     pub(crate) fn new(
         info: Arc<MailboxInfo>,
         receiver: Receiver<SignalEvent>,
-        bus: Weak<Inner>,
+        bus: Arc<Inner>,
     ) -> Subscription {
         Subscription {
             info,
@@ -111,15 +112,16 @@ impl Subscription {
     }
 
     /// Unsubscribes now; once this returns nothing more is routed here. The same
-    /// as dropping it.
+    /// as dropping it. A signal no other subscription (of any bus) or sigcore
+    /// registration takes is released: its previous disposition comes back, and
+    /// if this thread is the one that subscribed, its block of the signal is
+    /// undone too (other threads keep theirs; see the crate docs).
     pub fn unsubscribe(self) {}
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        if let Some(bus) = self.bus.upgrade() {
-            bus.close(self.info.id);
-        }
+        self.bus.close_from_anywhere(self.info.id);
     }
 }
 

@@ -170,6 +170,24 @@ pub fn pending() -> Result<SignalSet> {
     sys::pending().map_err(io("sigpending"))
 }
 
+/// Every signal sigcore serves right now, for whichever registration.
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::{Signal, Signals};
+///
+/// sigcore::block(Signal::USR1.into())?;
+/// let signals = Signals::new(Signal::USR1.into())?;
+/// assert!(sigcore::served().contains(Signal::USR1));
+/// drop(signals);
+/// assert!(!sigcore::served().contains(Signal::USR1));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn served() -> SignalSet {
+    waiter::armed()
+}
+
 /// A signal's disposition: Python's `getsignal`, plus whether sigcore serves it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Disposition {

@@ -56,6 +56,10 @@ pub enum Error {
         /// The signal.
         signal: Signal,
     },
+    /// Called from inside a [`crate::Sink`], on the waiter thread, where it would
+    /// wait for the waiter itself: registering, changing or releasing signals,
+    /// or anything built on them (subscribing to a bus).
+    InSink,
     /// An argument outside what the system accepts (a timer value too large…).
     InvalidArgument(&'static str),
     /// The running kernel or platform lacks the feature (`ENOSYS`).
@@ -125,6 +129,10 @@ impl fmt::Display for Error {
             Error::InUse { signal } => write!(
                 f,
                 "{signal} is served by sigcore; release it before changing its disposition"
+            ),
+            Error::InSink => f.write_str(
+                "cannot register, change or release signals from inside a sink (the waiter \
+                 thread would wait for itself)",
             ),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::Unsupported(what) => write!(f, "{what} is not supported on this system"),

@@ -146,8 +146,8 @@ mod waiter;
 pub use crate::{
     command::CommandExt,
     control::{
-        block, block_while_served, disposition, exit_by_signal, ignore, pending, set_default,
-        spawn_blocked, take_thread_directed, thread_mask, thread_pending, unblock,
+        block, block_while_served, disposition, exit_by_signal, ignore, pending, served,
+        set_default, spawn_blocked, take_thread_directed, thread_mask, thread_pending, unblock,
         unblock_after_serving, wait, Disposition,
     },
     error::{Error, Result},
@@ -161,5 +161,5 @@ pub use crate::{
     signal::{DefaultAction, Signal},
     signals::{Handle, Signals, DEFAULT_CAPACITY},
     timer::{alarm, get_timer, set_timer, Timer, TimerValue},
-    waiter::Sink,
+    waiter::{on_waiter_thread, Sink},
 };

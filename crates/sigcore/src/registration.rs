@@ -53,13 +53,17 @@ impl Registration {
     /// # Errors
     ///
     /// [`crate::Error::Forbidden`] for signals a waiter cannot serve (SIGKILL,
-    /// SIGSTOP, fault signals); [`crate::Error::Io`] when a system call fails.
+    /// SIGSTOP, fault signals); [`crate::Error::InSink`] when called from inside
+    /// a sink; [`crate::Error::Io`] when a system call fails.
     ///
     /// # Caveats
     ///
     /// **Process-wide:** the signals' dispositions change for the whole process
     /// until the last registration holding them is dropped.
     pub fn new(set: SignalSet, sink: impl Sink) -> Result<Registration> {
+        if waiter::on_waiter_thread() {
+            return Err(crate::Error::InSink);
+        }
         control::block_while_served(set)?;
         let (id, newly) = waiter::register(set, Arc::new(sink))?;
         waiter::warn_unblocked_threads(newly);
@@ -77,6 +81,9 @@ impl Registration {
     ///
     /// As for [`Registration::new`]; on error the registration is unchanged.
     pub fn add(&mut self, set: SignalSet) -> Result<()> {
+        if waiter::on_waiter_thread() {
+            return Err(crate::Error::InSink);
+        }
         control::block_while_served(set)?;
         let newly = waiter::change(self.id, set, SignalSet::empty())?;
         self.set = self.set.union(set);

@@ -56,15 +56,18 @@ thread_local! {
     static DROPPED_ON_WAITER: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn on_waiter() -> bool {
+/// Whether the calling thread is sigcore's waiter thread: code running there is
+/// inside a [`Sink`], and must not wait for anything the waiter does.
+pub fn on_waiter_thread() -> bool {
     ON_WAITER.with(Cell::get)
 }
 
+fn on_waiter() -> bool {
+    on_waiter_thread()
+}
+
 fn from_sink() -> Error {
-    Error::io(
-        "registration",
-        std::io::Error::other("cannot register or change signals from inside a sink"),
-    )
+    Error::InSink
 }
 
 /// Waits for the waiter's reply, ringing again now and then: cheap insurance, as
