@@ -260,7 +260,11 @@ impl Bus {
             .map(|m| MailboxStats::read(&m.info, m.queued()))
             .collect();
         mailboxes.sort_by_key(|m| m.id);
-        BusStats { signals, mailboxes }
+        BusStats {
+            signals,
+            mailboxes,
+            safety_net: sigcore::safety_net_stats(),
+        }
     }
 
     /// Whether [`Bus::shutdown`] has run.

@@ -33,6 +33,9 @@ pub struct BusStats {
     pub signals: Vec<SignalStats>,
     /// Per open subscription and actor, by id.
     pub mailboxes: Vec<MailboxStats>,
+    /// The process's safety net (signals caught on threads that did not block
+    /// them), for every bus and registration of the process.
+    pub safety_net: sigcore::SafetyNetStats,
 }
 
 /// Counters of one signal.

@@ -504,6 +504,77 @@ fn bus_calls_from_a_sink_do_not_deadlock() {
     );
 }
 
+/// A thread that keeps served signals unblocked for good (a `sigsuspend` loop
+/// with an empty mask, as C event loops do) while the waiter is slow: the safety
+/// net's ring fills. Queued payloads must still arrive exactly once; `kill`
+/// senders that could not be kept are counted, each still an event, and logged.
+fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
+    let logs = capture_logs();
+    let rt = Signal::realtime(4).unwrap();
+    sigcore::block(rt.into()).unwrap();
+    let suspended = Arc::new(AtomicBool::new(true));
+    let sleeper = {
+        let suspended = Arc::clone(&suspended);
+        thread::spawn(move || {
+            // SAFETY: an empty set, then sigsuspend, which returns after each
+            // handler; the thread's own mask (rt blocked) comes back in between.
+            let mut empty = unsafe { std::mem::zeroed::<libc::sigset_t>() };
+            unsafe { libc::sigemptyset(&mut empty) };
+            while suspended.load(Ordering::SeqCst) {
+                unsafe { libc::sigsuspend(&empty) };
+            }
+        })
+    };
+    let bus = Bus::new();
+    let sub = bus.subscription(rt).capacity(20_000).open().unwrap();
+    // A slow sink slows the waiter, so the ring runs full.
+    let _slow = sigcore::Registration::new(rt.into(), |_: &SignalEvent| {
+        thread::sleep(Duration::from_micros(200))
+    })
+    .unwrap();
+    let count = 5000; // the ring holds 4,096
+    for value in 0..count {
+        while let Err(sigcore::Error::QueueFull { .. }) = sigcore::sigqueue(me(), rt, value) {
+            thread::yield_now();
+        }
+    }
+    for _ in 0..count {
+        sigcore::kill(me(), rt).unwrap();
+    }
+    let mut seen = vec![false; count as usize];
+    let (mut kills, mut unknown) = (0, 0);
+    for _ in 0..2 * count {
+        let event = sub
+            .recv_timeout(secs(30))
+            .expect("every signal is an event");
+        match event.origin {
+            Origin::Queue { value, .. } => {
+                assert!(!seen[value as usize], "payload {value} twice");
+                seen[value as usize] = true;
+            }
+            Origin::User { .. } => kills += 1,
+            Origin::Unknown => unknown += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    suspended.store(false, Ordering::SeqCst);
+    sigcore::kill(me(), rt).unwrap(); // wakes the sleeper one last time
+    sleeper.join().unwrap();
+    let net = bus.stats().safety_net;
+    println!(
+        "figure: {count} queued + {count} kill through a full safety net: every payload once \
+         ({} forwarded whole), {kills} kill with sender, {unknown} without (net: {net:?})",
+        net.forwarded
+    );
+    assert!(seen.iter().all(|s| *s), "a payload was lost");
+    assert!(net.forwarded > 0, "the ring never ran full: {net:?}");
+    assert_eq!(unknown, net.senders_lost, "{net:?}");
+    if unknown > 0 {
+        let warnings = logs.0.lock().unwrap().join("\n");
+        assert!(warnings.contains("without its sender"), "{warnings}");
+    }
+}
+
 fn main() {
     sigtest::run(&[
         scenario!(f_setsig_cannot_forge_the_kernel),
@@ -518,5 +589,6 @@ fn main() {
         scenario!(shutdown_in_a_forked_child_is_inert),
         scenario!(concurrent_shutdowns_both_wait_for_the_actors),
         scenario!(bus_calls_from_a_sink_do_not_deadlock).timeout(secs(30)),
+        scenario!(a_full_safety_net_loses_no_payload_and_counts_lost_senders),
     ]);
 }

@@ -188,6 +188,43 @@ pub fn served() -> SignalSet {
     waiter::armed()
 }
 
+/// What the safety net has done since the process started (see the crate docs,
+/// "Signal masks"): how often a served signal landed on a thread that did not
+/// block it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SafetyNetStats {
+    /// Signals caught on threads that did not block them.
+    pub caught: u64,
+    /// Of those, queued to the waiter as they came because the net's ring was
+    /// full: `sigqueue` payloads and other sender-written codes, nothing lost.
+    pub forwarded: u64,
+    /// Of those, delivered without their sender ([`crate::Origin::Unknown`])
+    /// because the ring was full and the kernel does not let sigcore re-send
+    /// them as they were (`kill`, `tgkill`, kernel signals). Each one still
+    /// became an event.
+    pub senders_lost: u64,
+}
+
+/// The safety net's counters; a non-zero `senders_lost` means threads keep
+/// served signals unblocked under a storm (a `sigsuspend` or `ppoll` with an
+/// empty mask): block the set in those threads.
+///
+/// # Examples
+///
+/// ```
+/// let net = sigcore::safety_net_stats();
+/// assert!(net.forwarded + net.senders_lost <= net.caught);
+/// ```
+pub fn safety_net_stats() -> SafetyNetStats {
+    let net = sys::net_stats();
+    SafetyNetStats {
+        caught: net.caught,
+        forwarded: net.forwarded,
+        senders_lost: net.senders_lost,
+    }
+}
+
 /// A signal's disposition: Python's `getsignal`, plus whether sigcore serves it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Disposition {

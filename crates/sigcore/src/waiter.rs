@@ -440,6 +440,17 @@ impl Waiter {
             for _ in 0..lost {
                 self.dispatch(&raw);
             }
+            // Sampled: the first time, then each time the total passes a power of two.
+            let total = crate::safety_net_stats().senders_lost;
+            let before = total.saturating_sub(u64::from(lost));
+            if before == 0 || before.ilog2() != total.ilog2() {
+                warn!(
+                    "sigcore: the safety net's ring was full: {lost} {} arrived without its \
+                     sender ({total} so far). Some thread keeps served signals unblocked under a \
+                     storm (sigsuspend or ppoll with an empty mask?); block them there",
+                    Signal::new(signo).map_or("signal", Signal::name)
+                );
+            }
         });
     }
 

@@ -29,7 +29,7 @@ pub(crate) use mask::{
     block_all_in_thread, pending, thread_block, thread_mask, thread_set_mask, thread_unblock,
     timed_wait,
 };
-pub(crate) use net::{drain_net, net_blocked, take_overflows};
+pub(crate) use net::{drain_net, net_blocked, stats as net_stats, take_overflows};
 pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
 pub(crate) use timer::{alarm, getitimer, setitimer};
 pub(crate) use wake::{

@@ -5,7 +5,12 @@
 //! must not let the default action run, and must not lose the signal, so it:
 //!
 //! 1. records the `siginfo` in a fixed ring of lock-free slots (no allocation, no
-//!    lock; a full ring is counted per signal instead, so nothing is lost);
+//!    lock). When the ring is full (threads that keep served signals unblocked,
+//!    e.g. in `sigsuspend` or `ppoll` with an empty mask, under a storm), a
+//!    signal whose `siginfo` its sender wrote (`sigqueue`: the payload) is
+//!    queued to the waiter thread as it is, so it is not lost; for the others
+//!    (`kill`, `tgkill`, the kernel) the kernel refuses that, so they are counted
+//!    per signal and reach the waiter without their sender ([`NetStats`]);
 //! 2. adds the signal to the interrupted thread's saved mask (`uc_sigmask`), so
 //!    that thread blocks it from now on and later instances take the fast path;
 //! 3. wakes the waiter ([`super::wake::ring`]).
@@ -21,7 +26,12 @@ use super::wake;
 
 use crate::event::{RawInfo, CODE_UNKNOWN};
 
-const SLOTS: usize = 512;
+/// `SI_TKILL`: the kernel refuses it from `rt_tgsigqueueinfo` (not forwardable).
+const SI_TKILL: i32 = -6;
+
+/// Records the ring holds: a static in `.bss`, so pages never used are never
+/// resident (4,096 × 40 bytes).
+const SLOTS: usize = 4096;
 
 /// One record. `stamp` says whose turn it is: `2 * lap` free for the producer of
 /// that lap, `2 * lap + 1` full for the consumer (a Vyukov bounded queue whose
@@ -63,6 +73,26 @@ const ZERO: AtomicU32 = AtomicU32::new(0);
 static OVERFLOW: [AtomicU32; 65] = [ZERO; 65];
 /// Set when some OVERFLOW counter is non-zero, so the waiter checks one flag.
 static OVERFLOWED: AtomicBool = AtomicBool::new(false);
+/// Totals since the process started, for [`stats`].
+static CAUGHT: AtomicU64 = AtomicU64::new(0);
+static FORWARDED: AtomicU64 = AtomicU64::new(0);
+static SENDERS_LOST: AtomicU64 = AtomicU64::new(0);
+
+/// What the safety net has done since the process started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct NetStats {
+    pub caught: u64,
+    pub forwarded: u64,
+    pub senders_lost: u64,
+}
+
+pub(crate) fn stats() -> NetStats {
+    NetStats {
+        caught: CAUGHT.load(Ordering::Relaxed),
+        forwarded: FORWARDED.load(Ordering::Relaxed),
+        senders_lost: SENDERS_LOST.load(Ordering::Relaxed),
+    }
+}
 /// Signals the handler has added to some thread's mask.
 static BLOCKED: AtomicU64 = AtomicU64::new(0);
 /// Signals the safety net has blocked in some thread.
@@ -163,8 +193,13 @@ pub(super) extern "C" fn on_stray_signal(
         // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t.
         super::raw_from_siginfo(unsafe { &*info })
     };
+    CAUGHT.fetch_add(1, Ordering::Relaxed);
     if !push(&raw) {
-        if let Some(counter) = OVERFLOW.get(signo as usize) {
+        let senders_code = raw.code < 0 && raw.code != SI_TKILL && raw.code != CODE_UNKNOWN;
+        if senders_code && wake::forward(signo, info) {
+            FORWARDED.fetch_add(1, Ordering::Relaxed);
+        } else if let Some(counter) = OVERFLOW.get(signo as usize) {
+            SENDERS_LOST.fetch_add(1, Ordering::Relaxed);
             counter.fetch_add(1, Ordering::Relaxed);
             OVERFLOWED.store(true, Ordering::Release);
         }

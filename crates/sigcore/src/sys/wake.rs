@@ -129,6 +129,24 @@ pub(crate) fn ring() {
     }
 }
 
+/// Queues a caught signal to the waiter thread exactly as it came, with
+/// `rt_tgsigqueueinfo`, so that the waiter reads it like any other: for the
+/// safety net when its ring is full. The kernel accepts this only for codes a
+/// sender writes itself (negative, not `SI_TKILL`: `sigqueue`, POSIX timers,
+/// message queues), so nothing is forged. `false` when it could not (no waiter,
+/// another code, or a full signal queue). Async-signal-safe: atomics, `getpid`
+/// and one system call.
+pub(crate) fn forward(signo: i32, info: *const libc::siginfo_t) -> bool {
+    let tid = TID.load(Ordering::SeqCst);
+    let pid = PID.load(Ordering::SeqCst);
+    if tid == 0 || pid != super::getpid() || info.is_null() {
+        return false;
+    }
+    // SAFETY: `info` is the kernel's siginfo for this delivery (checked non-null);
+    // the kernel copies it and refuses codes a process may not send.
+    unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, signo, info) == 0 }
+}
+
 /// The waiter is about to look for work: later rings must be sent again.
 pub(crate) fn clear() {
     RINGING.store(false, Ordering::SeqCst);
