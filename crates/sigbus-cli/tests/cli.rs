@@ -2,13 +2,18 @@
 //! with kill/sigqueue, its `--json` output parsed. This process only sends
 //! signals (to children), so the normal test harness is fine.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError};
 use serde_json::Value;
 use sigcore::{ProcSignals, Signal};
+
+/// Every wait in these tests has a deadline: a hung `sigbus` fails its test
+/// instead of hanging the suite.
+const DEADLINE: Duration = Duration::from_secs(20);
 
 fn sigbus(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sigbus"))
@@ -17,30 +22,101 @@ fn sigbus(args: &[&str]) -> Output {
         .expect("cannot run sigbus")
 }
 
-fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sigbus"))
-        .args(args)
+/// A running `sigbus`, its stdout read line by line on a thread of its own so
+/// that every read can have a deadline. Killed if still running when dropped.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Running {
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The next line of stdout, within the deadline.
+    fn line(&self) -> String {
+        match self.lines.recv_timeout(DEADLINE) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => panic!("no output within {DEADLINE:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("output ended early"),
+        }
+    }
+
+    /// Waits for the exit (within the deadline) and returns the status with
+    /// the rest of stdout.
+    fn finish(mut self) -> (ExitStatus, String) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "sigbus did not exit within {DEADLINE:?}"
+            );
+            thread::sleep(Duration::from_millis(5));
+        };
+        let mut rest = String::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            rest.push_str(&line);
+        }
+        (status, rest)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn spawn(args: &[&str]) -> Running {
+    spawn_command(Command::new(env!("CARGO_BIN_EXE_sigbus")).args(args))
+}
+
+fn spawn_command(command: &mut Command) -> Running {
+    let mut child = command
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("cannot run sigbus");
     let stdout = BufReader::new(child.stdout.take().unwrap());
-    (child, stdout)
+    let (tx, lines) = unbounded();
+    thread::spawn(move || {
+        for line in stdout.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line + "\n").is_err() {
+                break;
+            }
+        }
+    });
+    Running { child, lines }
 }
 
-fn next_line(stdout: &mut BufReader<ChildStdout>) -> String {
-    let mut line = String::new();
-    assert!(
-        stdout.read_line(&mut line).unwrap() > 0,
-        "output ended early"
-    );
-    line
-}
-
-fn rest(stdout: &mut BufReader<ChildStdout>) -> String {
-    let mut text = String::new();
-    stdout.read_to_string(&mut text).unwrap();
-    text
+/// Gives the command's process a `RLIMIT_SIGPENDING` that leaves room for only
+/// `room` more pending signals of this user (a queue a test can fill quickly).
+fn with_queue_room(command: &mut Command, room: u64) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    let (used, _) = sigtest::signal_queue();
+    let limit = libc::rlimit {
+        rlim_cur: (used + room) as libc::rlim_t,
+        rlim_max: (used + room) as libc::rlim_t,
+    };
+    // SAFETY: setrlimit is async-signal-safe and reads a value copied into the
+    // closure before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_SIGPENDING, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        })
+    }
 }
 
 /// Polls until `pid` has a handler for every signal of `signals` (serves them).
@@ -65,7 +141,7 @@ fn json_lines(text: &str) -> Vec<Value> {
 
 #[test]
 fn watch_reports_sender_and_payload_to_every_worker() {
-    let (child, mut stdout) = spawn(&[
+    let watch = spawn(&[
         "watch",
         "USR1",
         "HUP",
@@ -75,24 +151,20 @@ fn watch_reports_sender_and_payload_to_every_worker() {
         "2",
         "--json",
     ]);
-    let first: Value = serde_json::from_str(&next_line(&mut stdout)).unwrap();
+    // The pid line comes once every worker is subscribed.
+    let first: Value = serde_json::from_str(&watch.line()).unwrap();
     let pid = first["pid"].as_i64().unwrap() as i32;
-    assert_eq!(pid, child.id() as i32);
-    wait_until_serving(pid, &[Signal::USR1, Signal::HUP]);
+    assert_eq!(pid, watch.pid());
 
     sigcore::kill(pid, Signal::USR1).unwrap();
     // One event per worker before the next signal (a pending SIGUSR1 would merge).
     let mut events: Vec<Value> = (0..3)
-        .map(|_| serde_json::from_str(&next_line(&mut stdout)).unwrap())
+        .map(|_| serde_json::from_str(&watch.line()).unwrap())
         .collect();
     sigcore::sigqueue(pid, Signal::HUP, 42).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut lines = json_lines(&rest(&mut stdout));
+    let (status, rest) = watch.finish();
+    assert!(status.success(), "{status}");
+    let mut lines = json_lines(&rest);
     let summary = lines.pop().expect("a summary line");
     events.extend(lines);
 
@@ -127,8 +199,9 @@ fn watch_reports_sender_and_payload_to_every_worker() {
 
 #[test]
 fn first_ctrl_c_ends_watch_cleanly_with_a_summary() {
-    let (mut child, mut stdout) = spawn(&["watch"]);
-    let pid: i32 = next_line(&mut stdout)
+    let watch = spawn(&["watch"]);
+    let pid: i32 = watch
+        .line()
         .trim()
         .strip_prefix("pid ")
         .unwrap()
@@ -136,13 +209,12 @@ fn first_ctrl_c_ends_watch_cleanly_with_a_summary() {
         .unwrap();
     wait_until_serving(pid, &[Signal::INT, Signal::USR2]);
     sigcore::kill(pid, Signal::USR2).unwrap();
-    while !next_line(&mut stdout).contains("signal=SIGUSR2") {}
+    while !watch.line().contains("signal=SIGUSR2") {}
     sigcore::kill(pid, Signal::INT).unwrap();
-    let status = child.wait().unwrap();
-    let text = rest(&mut stdout);
+    let (status, text) = watch.finish();
     assert_eq!(status.code(), Some(0), "{text}");
     assert!(
-        text.contains("summary: SIGHUP 0, SIGUSR1 0, SIGUSR2 1"),
+        text.contains("summary: SIGHUP 0, SIGUSR1 0, SIGUSR2 1; dropped 0"),
         "{text}"
     );
 }
@@ -161,10 +233,9 @@ fn send_reports_a_dead_pid() {
 
 #[test]
 fn send_delivers_with_kill_sigqueue_and_pidfd() {
-    let (child, mut stdout) = spawn(&["watch", "USR2", "--workers", "1", "--count", "3", "--json"]);
-    next_line(&mut stdout);
-    let pid = child.id().to_string();
-    wait_until_serving(child.id() as i32, &[Signal::USR2]);
+    let watch = spawn(&["watch", "USR2", "--workers", "1", "--count", "3", "--json"]);
+    watch.line();
+    let pid = watch.pid().to_string();
     let sends: [&[&str]; 3] = [
         &["send", "USR2", &pid],
         &["send", "SIGUSR2", &pid, "--value", "-7"],
@@ -177,7 +248,7 @@ fn send_delivers_with_kill_sigqueue_and_pidfd() {
             "{args:?}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let event: Value = serde_json::from_str(&next_line(&mut stdout)).unwrap();
+        let event: Value = serde_json::from_str(&watch.line()).unwrap();
         assert_eq!(event["signal"], "SIGUSR2");
         if args.contains(&"--value") {
             assert_eq!(event["origin"], "queue");
@@ -186,7 +257,97 @@ fn send_delivers_with_kill_sigqueue_and_pidfd() {
             assert_eq!(event["origin"], "user");
         }
     }
-    assert!(child.wait_with_output().unwrap().status.success());
+    assert!(watch.finish().0.success());
+}
+
+/// Hardening: with this user's signal queue full (real-time signals parked on
+/// the waiter thread by a hostile process), Ctrl-C still ends `watch` cleanly.
+#[test]
+fn ctrl_c_ends_watch_cleanly_with_a_full_signal_queue() {
+    // A low RLIMIT_SIGPENDING for the watch only, so the rest of the suite's
+    // real-time sends are not refused meanwhile.
+    let watch = spawn_command(with_queue_room(
+        Command::new(env!("CARGO_BIN_EXE_sigbus")).args(["watch", "USR1"]),
+        300,
+    ));
+    let pid: i32 = watch
+        .line()
+        .trim()
+        .strip_prefix("pid ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let waiter = ProcSignals::of_threads(pid)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "sigcore-waiter")
+        .expect("a waiter thread")
+        .pid;
+    let parked = sigtest::park_until_full(pid, waiter, Signal::realtime(9).unwrap().number());
+    assert!(parked > 0);
+    sigcore::kill(pid, Signal::USR1).unwrap();
+    while !watch.line().contains("signal=SIGUSR1") {}
+    sigcore::kill(pid, Signal::INT).unwrap();
+    let (status, text) = watch.finish();
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(text.contains("summary: SIGUSR1 1; dropped 0"), "{text}");
+}
+
+/// Flow control end to end: a stream of 20,000 `sigqueue`s (with back-off on
+/// `EAGAIN`, as `sigbus send` users would) into a `watch` whose output is read
+/// slowly loses nothing: every worker prints every payload, in order, and the
+/// summary says no drop.
+#[test]
+fn watch_loses_no_realtime_signal_to_a_slow_reader() {
+    let count = 20_000;
+    let watch = spawn_command(with_queue_room(
+        Command::new(env!("CARGO_BIN_EXE_sigbus")).args([
+            "watch",
+            "RTMIN+1",
+            "--workers",
+            "2",
+            "--count",
+            "20000",
+            "--json",
+        ]),
+        2000,
+    ));
+    let first: Value = serde_json::from_str(&watch.line()).unwrap();
+    let pid = first["pid"].as_i64().unwrap() as i32;
+    let rt = Signal::realtime(1).unwrap();
+    let sender = thread::spawn(move || {
+        let mut pushed_back = 0;
+        for value in 0..count {
+            loop {
+                match sigcore::sigqueue(pid, rt, value) {
+                    Ok(()) => break,
+                    Err(sigcore::Error::QueueFull { .. }) => {
+                        pushed_back += 1;
+                        thread::sleep(Duration::from_micros(200));
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+        pushed_back
+    });
+    let mut next = [0i64; 2];
+    for n in 0..2 * count {
+        let event: Value = serde_json::from_str(&watch.line()).unwrap();
+        let worker = if event["worker"] == "worker-1" { 0 } else { 1 };
+        assert_eq!(event["value"], next[worker], "{event}");
+        next[worker] += 1;
+        if n % 1000 == 0 {
+            thread::sleep(Duration::from_millis(20)); // a slow reader
+        }
+    }
+    let pushed_back = sender.join().unwrap();
+    let (status, rest) = watch.finish();
+    assert!(status.success(), "{status}");
+    let summary: Value = serde_json::from_str(rest.trim()).unwrap();
+    assert_eq!(summary["dropped"], 0, "{summary}");
+    assert_eq!(summary["summary"]["SIGRTMIN+1"], count, "{summary}");
+    println!("figure: {count} queued into watch, pushed back {pushed_back} times, 0 lost");
 }
 
 #[test]

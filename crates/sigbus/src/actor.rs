@@ -533,7 +533,7 @@ impl<A: Actor, F: FnMut() -> A> Runner<A, F> {
                 },
                 recv(ports.signals) -> event => match event {
                     Ok(event) => {
-                        shared.info.taken(&event);
+                        shared.info.taken(&event, ports.signals.len());
                         guarded(|| current.handle_signal(&mut self.ctx, event))
                     }
                     // The bus closed the mailbox: it is shutting down.

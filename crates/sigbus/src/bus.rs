@@ -7,11 +7,11 @@ use log::{debug, warn};
 use sigcore::{Registration, Signal, SignalEvent, SignalSet, TaskName};
 
 use crate::actor::{ActorBuilder, ActorControl};
-use crate::blocks;
 use crate::mailbox::{Counters, Mailbox, MailboxInfo, MailboxKind, Offer, Overflow};
 use crate::registry::Registry;
 use crate::router::{Router, RouterSink};
 use crate::stats::{BusStats, Listener, MailboxStats, Route, SignalStats};
+use crate::{blocks, hold};
 use crate::{BusError, DeliverError, SenderFilter, ShutdownNotice, Subscription, SubscriptionId};
 
 /// Default mailbox capacity of subscriptions and actors.
@@ -339,6 +339,9 @@ impl Bus {
         drop(registration);
         {
             let mut control = self.inner.lock();
+            for mailbox in control.registry.mailboxes() {
+                hold::release(&mailbox.info);
+            }
             control.registry.clear();
             self.inner.router.publish(Registry::new());
         }
@@ -384,7 +387,12 @@ impl Bus {
         }
         let id = control.registry.next_id();
         let capacity = spec.capacity.max(1);
-        let (sender, receiver) = bounded(capacity);
+        // Backpressure: room for what arrives before a hold takes effect.
+        let room = match spec.overflow {
+            Overflow::Backpressure => capacity + hold::RESERVE,
+            _ => capacity,
+        };
+        let (sender, receiver) = bounded(room);
         let info = Arc::new(MailboxInfo {
             id,
             name: Arc::from(spec.name.unwrap_or_else(|| format!("subscription {id}"))),
@@ -492,9 +500,10 @@ impl Inner {
         };
         let name = Arc::clone(&mailbox.info.name);
         let mut registry = control.registry.clone();
-        let removed = registry
-            .remove(id)
-            .map_or(SignalSet::empty(), |m| m.info.signals);
+        let removed = registry.remove(id).map_or(SignalSet::empty(), |m| {
+            hold::release(&m.info);
+            m.info.signals
+        });
         let released = removed.difference(registry.signals());
         if !released.is_empty() && !self.forked() {
             if let Some(registration) = control.registration.as_mut() {

@@ -104,6 +104,7 @@ mod blocks;
 mod bus;
 mod error;
 mod filter;
+mod hold;
 mod mailbox;
 mod registry;
 mod router;

@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use log::warn;
 use sigcore::{SignalEvent, SignalSet, TaskName};
 
-use crate::{SenderFilter, SubscriptionId};
+use crate::{hold, SenderFilter, SubscriptionId};
 
 /// What a full mailbox does with a new event. Every dropped event is counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -23,6 +23,25 @@ pub enum Overflow {
     /// event for a signal already queued is dropped (and counted), whatever the
     /// room left. With a full mailbox, behaves as `DropNewest`.
     Coalesce,
+    /// Never drop: when the mailbox is full, its signals are held in the kernel
+    /// ([`sigcore::hold`]) until the reader has taken half of what is queued.
+    /// Real-time signals wait there in order, and once the user's
+    /// `RLIMIT_SIGPENDING` queue is full, `sigqueue` senders get `EAGAIN`: flow
+    /// control end to end. Standard signals coalesce in the kernel meanwhile, as
+    /// they would anyway.
+    ///
+    /// **Holding is per signal, for the whole process**: while one such mailbox
+    /// is full, *every* subscriber of its signals (of any bus) waits with it, in
+    /// order, losing nothing: one slow reader paces them all. Give a slow
+    /// consumer a signal of its own if the others must not wait.
+    ///
+    /// The mailbox keeps room for 64 events beyond its capacity for what
+    /// arrives before the hold takes effect; past that (only when threads leave
+    /// the signal unblocked under a storm) events are dropped and counted. Read
+    /// through [`crate::Subscription`]'s methods or an actor; with the raw
+    /// receiver in `select!`, call [`crate::Subscription::taken`] for each event,
+    /// or the signals stay held.
+    Backpressure,
 }
 
 impl fmt::Display for Overflow {
@@ -31,6 +50,7 @@ impl fmt::Display for Overflow {
             Overflow::DropNewest => "drop-newest",
             Overflow::DropOldest => "drop-oldest",
             Overflow::Coalesce => "coalesce",
+            Overflow::Backpressure => "backpressure",
         })
     }
 }
@@ -53,6 +73,8 @@ pub(crate) struct Counters {
     pub restarts: AtomicU64,
     /// Coalesce policy: bit `n - 1` set while an event of signal `n` is queued.
     pub queued_bits: AtomicU64,
+    /// Backpressure policy: the signals this mailbox holds in the kernel.
+    pub held: AtomicU64,
 }
 
 /// What the bus knows about a mailbox, shared with its owner for statistics.
@@ -70,11 +92,21 @@ pub(crate) struct MailboxInfo {
 }
 
 impl MailboxInfo {
-    /// The receiving side took `event`: under `Coalesce` its signal may queue again.
-    pub(crate) fn taken(&self, event: &SignalEvent) {
-        if self.overflow == Overflow::Coalesce {
-            let bit = SignalSet::from(event.signal).bits();
-            self.counters.queued_bits.fetch_and(!bit, Ordering::AcqRel);
+    /// The receiving side took `event` and `left` are still queued: under
+    /// `Coalesce` its signal may queue again; under `Backpressure`, once half is
+    /// taken, held signals are released.
+    pub(crate) fn taken(&self, event: &SignalEvent, left: usize) {
+        match self.overflow {
+            Overflow::Coalesce => {
+                let bit = SignalSet::from(event.signal).bits();
+                self.counters.queued_bits.fetch_and(!bit, Ordering::AcqRel);
+            }
+            Overflow::Backpressure
+                if left <= self.capacity / 2 && self.counters.held.load(Ordering::Acquire) != 0 =>
+            {
+                hold::release(self);
+            }
+            _ => {}
         }
     }
 
@@ -163,6 +195,10 @@ impl Mailbox {
             match self.sender.try_send(event) {
                 Ok(()) => {
                     info.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    if info.overflow == Overflow::Backpressure && self.sender.len() >= info.capacity
+                    {
+                        hold::hold(info);
+                    }
                     return Offer::Delivered;
                 }
                 Err(TrySendError::Full(back)) => {

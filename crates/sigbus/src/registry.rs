@@ -263,7 +263,7 @@ mod tests {
         broadcast(&registry, &event(Signal::USR2, 4));
         let info = Arc::clone(&registry.get(id).unwrap().info);
         let first = rx.try_recv().unwrap();
-        info.taken(&first);
+        info.taken(&first, rx.len());
         assert_eq!((first.signal, first.seq), (Signal::USR1, 1));
         // USR1 was taken, so it may queue again; USR2 is still queued.
         broadcast(&registry, &event(Signal::USR1, 5));

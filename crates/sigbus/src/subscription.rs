@@ -53,7 +53,7 @@ impl Subscription {
     }
 
     fn took(&self, event: SignalEvent) -> SignalEvent {
-        self.info.taken(&event);
+        self.info.taken(&event, self.receiver.len());
         event
     }
 
@@ -86,9 +86,10 @@ impl Subscription {
     }
 
     /// Tells the mailbox an event obtained through [`Subscription::receiver`] was
-    /// taken (only matters under [`crate::Overflow::Coalesce`]).
+    /// taken (only matters under [`crate::Overflow::Coalesce`] and
+    /// [`crate::Overflow::Backpressure`]).
     pub fn taken(&self, event: &SignalEvent) {
-        self.info.taken(event);
+        self.info.taken(event, self.receiver.len());
     }
 
     /// This subscription's id, for [`crate::Bus::send_to`].

@@ -575,6 +575,63 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
     }
 }
 
+/// A slow subscriber with `Overflow::Backpressure` under a real-time stream from
+/// a sender that backs off on `EAGAIN`: nothing is lost, for it or for a fast
+/// subscriber of the same signal (which is paced with it), the kernel holds the
+/// backlog, and the sender feels the push-back.
+fn backpressure_loses_nothing_and_pushes_back_on_the_sender() {
+    sigtest::limit_signal_queue(500);
+    let rt = Signal::realtime(6).unwrap();
+    sigcore::block(rt.into()).unwrap();
+    let bus = Bus::new();
+    let slow = bus
+        .subscription(rt)
+        .name("slow")
+        .capacity(16)
+        .overflow(sigbus::Overflow::Backpressure)
+        .open()
+        .unwrap();
+    let fast = bus.subscription(rt).name("fast").open().unwrap();
+    let count = 10_000;
+    let sender = thread::spawn(move || {
+        let mut pushed_back = 0u64;
+        for value in 0..count {
+            while let Err(sigcore::Error::QueueFull { .. }) = sigcore::sigqueue(me(), rt, value) {
+                pushed_back += 1;
+                thread::sleep(Duration::from_micros(50));
+            }
+        }
+        pushed_back
+    });
+    let reader = |sub: sigbus::Subscription, pause: Duration| {
+        thread::spawn(move || {
+            for expected in 0..count {
+                let event = sub.recv_timeout(secs(30)).expect("the stream stalled");
+                assert_eq!(event.origin.value(), Some(expected), "{}", sub.name());
+                if !pause.is_zero() {
+                    thread::sleep(pause);
+                }
+            }
+            sub.stats()
+        })
+    };
+    let slow = reader(slow, Duration::from_micros(100));
+    let fast = reader(fast, Duration::ZERO);
+    let pushed_back = sender.join().unwrap();
+    let (slow, fast) = (slow.join().unwrap(), fast.join().unwrap());
+    println!(
+        "figure: {count} queued to a slow backpressure subscriber and a fast one: {} and {} \
+         delivered in order, {} and {} dropped; the sender was pushed back {pushed_back} times",
+        slow.delivered, fast.delivered, slow.dropped, fast.dropped
+    );
+    assert_eq!((slow.dropped, fast.dropped), (0, 0));
+    assert!(
+        pushed_back > 0,
+        "the kernel queue never filled: no flow control"
+    );
+    assert!(sigcore::held().is_empty(), "a hold outlived the backlog");
+}
+
 fn main() {
     sigtest::run(&[
         scenario!(f_setsig_cannot_forge_the_kernel),
@@ -590,5 +647,6 @@ fn main() {
         scenario!(concurrent_shutdowns_both_wait_for_the_actors),
         scenario!(bus_calls_from_a_sink_do_not_deadlock).timeout(secs(30)),
         scenario!(a_full_safety_net_loses_no_payload_and_counts_lost_senders),
+        scenario!(backpressure_loses_nothing_and_pushes_back_on_the_sender),
     ]);
 }

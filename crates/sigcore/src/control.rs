@@ -188,6 +188,51 @@ pub fn served() -> SignalSet {
     waiter::armed()
 }
 
+/// Holds `set` in the kernel: the waiter stops taking these signals (they stay
+/// served, blocked, with sigcore's disposition) until [`resume`]. Their
+/// instances wait, pending, in the kernel: real-time ones queue (up to
+/// `RLIMIT_SIGPENDING`, after which `sigqueue` senders get
+/// [`Error::QueueFull`]: flow control reaches the sender), standard ones
+/// coalesce into one. For a router that must not drop: a sink can hold a signal
+/// while its consumer is behind.
+///
+/// **Process-wide**: a held signal is held for every registration. Called from
+/// another thread, it returns once the waiter has stopped taking the signals;
+/// called from a [`crate::Sink`], it takes effect after the waiter's current
+/// batch (up to 32 more events). A signal caught by the safety net on a thread
+/// that does not block it is still delivered.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sigcore::{Signal, Signals};
+///
+/// sigcore::block(Signal::USR1.into())?;
+/// let signals = Signals::new(Signal::USR1.into())?;
+/// sigcore::hold(Signal::USR1.into());
+/// sigcore::raise(Signal::USR1)?;
+/// assert!(signals.recv_timeout(Duration::from_millis(50)).is_err()); // in the kernel
+/// assert!(sigcore::pending()?.contains(Signal::USR1));
+/// sigcore::resume(Signal::USR1.into());
+/// assert!(signals.recv_timeout(Duration::from_secs(5)).is_ok());
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn hold(set: SignalSet) {
+    waiter::set_held(set, true);
+}
+
+/// Lets the waiter take signals held with [`hold`] again; what waited in the
+/// kernel comes first (real-time ones in order).
+pub fn resume(set: SignalSet) {
+    waiter::set_held(set, false);
+}
+
+/// Signals held with [`hold`] right now.
+pub fn held() -> SignalSet {
+    waiter::held()
+}
+
 /// What the safety net has done since the process started (see the crate docs,
 /// "Signal masks"): how often a served signal landed on a thread that did not
 /// block it.

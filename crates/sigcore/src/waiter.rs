@@ -40,6 +40,8 @@ pub(crate) type SinkRef = Arc<dyn Sink>;
 
 /// Signals currently served (armed) by the waiter.
 static ARMED: AtomicU64 = AtomicU64::new(0);
+/// Signals held in the kernel (see [`crate::hold`]): armed, but not read.
+static HELD: AtomicU64 = AtomicU64::new(0);
 /// Signals a registration blocked in some thread (sigcore's own change).
 static BLOCKED_WHILE_SERVED: AtomicU64 = AtomicU64::new(0);
 /// Signals blocked with [`crate::block`]: the program's choice, kept on release.
@@ -85,6 +87,35 @@ fn await_reply<T>(answer: &Receiver<T>) -> Result<T> {
 /// Signals sigcore serves right now.
 pub(crate) fn armed() -> SignalSet {
     SignalSet::from_bits(ARMED.load(Ordering::SeqCst))
+}
+
+/// Signals held in the kernel.
+pub(crate) fn held() -> SignalSet {
+    SignalSet::from_bits(HELD.load(Ordering::SeqCst))
+}
+
+/// Holds or resumes `set`. The waiter applies it after its current batch; a
+/// hold from another thread waits until it has.
+pub(crate) fn set_held(set: SignalSet, hold: bool) {
+    if hold {
+        HELD.fetch_or(set.bits(), Ordering::SeqCst);
+    } else {
+        HELD.fetch_and(!set.bits(), Ordering::SeqCst);
+    }
+    if on_waiter() {
+        return;
+    }
+    if !hold {
+        sys::wake_waiter();
+        return;
+    }
+    let guard = service();
+    if let Some(service) = guard.as_ref() {
+        let (reply, answer) = bounded(1);
+        if service.send(Command::Sync { reply }).is_ok() {
+            let _ = await_reply(&answer);
+        }
+    }
 }
 
 /// Signals blocked in some thread through sigcore, for whatever reason: what a
@@ -141,6 +172,10 @@ enum Command {
     /// Asks whether the thread may stop (nothing registered, no default to take).
     Idle {
         reply: Sender<bool>,
+    },
+    /// Replies once the held signals are applied.
+    Sync {
+        reply: Sender<()>,
     },
     Stop,
 }
@@ -370,6 +405,8 @@ struct Waiter {
     /// Per signal number, the sinks to call, in registration order.
     routes: Vec<Vec<SinkRef>>,
     armed: SignalSet,
+    /// Armed signals left out of the signalfd's set: held in the kernel.
+    held: SignalSet,
     /// Released signals this thread unblocked so that their default action (or the
     /// restored handler) runs again even though the other threads block them.
     released: SignalSet,
@@ -385,6 +422,7 @@ impl Waiter {
             registrations: Vec::new(),
             routes: vec![Vec::new(); slots],
             armed: SignalSet::empty(),
+            held: SignalSet::empty(),
             released: SignalSet::empty(),
         }
     }
@@ -423,9 +461,28 @@ impl Waiter {
             if !self.run_commands() {
                 break;
             }
+            self.apply_holds();
         }
         for signal in self.armed {
             self.disarm(signal);
+        }
+    }
+
+    /// The signals the signalfd takes: armed, not held, and the wake signal.
+    fn reading(&self, armed: SignalSet) -> SignalSet {
+        armed.difference(self.held).union(wake_signal().into())
+    }
+
+    /// Brings the signalfd's set in line with the held signals: one atomic load
+    /// when nothing changed.
+    fn apply_holds(&mut self) {
+        let held = held().intersection(self.armed);
+        if held == self.held {
+            return;
+        }
+        self.held = held;
+        if let Err(e) = self.sfd.set_mask(self.reading(self.armed)) {
+            error!("sigcore: updating the signalfd failed: {e}");
         }
     }
 
@@ -532,6 +589,10 @@ impl Waiter {
                 Command::Idle { reply } => {
                     let _ = reply.send(self.may_stop());
                 }
+                Command::Sync { reply } => {
+                    self.apply_holds();
+                    let _ = reply.send(());
+                }
                 Command::Stop => return false,
             }
             self.unregister_dropped();
@@ -606,8 +667,10 @@ impl Waiter {
         if self.released.remove(signal) {
             let _ = sys::thread_block(signal.into());
         }
-        let mask = self.armed.union(signal.into()).union(wake_signal().into());
-        if let Err(e) = self.sfd.set_mask(mask) {
+        if let Err(e) = self
+            .sfd
+            .set_mask(self.reading(self.armed.union(signal.into())))
+        {
             // Undo: the signal is not served, so its disposition goes back.
             if first {
                 if let Some(original) = saved()[signal.number() as usize].take() {
@@ -626,9 +689,12 @@ impl Waiter {
     }
 
     fn disarm(&mut self, signal: Signal) {
+        // A hold lasts while the signal is served.
+        HELD.fetch_and(!SignalSet::from(signal).bits(), Ordering::SeqCst);
+        self.held.remove(signal);
         self.armed.remove(signal);
         ARMED.store(self.armed.bits(), Ordering::SeqCst);
-        if let Err(e) = self.sfd.set_mask(self.armed.union(wake_signal().into())) {
+        if let Err(e) = self.sfd.set_mask(self.reading(self.armed)) {
             error!("sigcore: updating the signalfd failed: {e}");
         }
         let original = saved()[signal.number() as usize].take();

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{after, never, select, unbounded, Sender};
 use serde_json::{json, Map, Value};
-use sigbus::{Actor, Bus, Context};
+use sigbus::{Actor, Bus, Context, Overflow};
 use sigcore::{Signal, SignalEvent, SignalSet};
 
 use crate::args::WatchArgs;
@@ -20,16 +20,6 @@ pub fn run(args: &WatchArgs) -> Result<(), CliError> {
     }
     // Before any thread exists: block what we watch and the shutdown signals.
     sigcore::block(watched.union([Signal::INT, Signal::TERM].into()))?;
-    let pid = std::process::id();
-    if args.json {
-        output::json(&json!({ "pid": pid }));
-    } else {
-        output::line(&format!("pid {pid}"));
-        output::line(&format!(
-            "watching {watched} with {} worker(s); try: kill -USR1 {pid}, or kill -q 42 -s USR1 {pid}",
-            args.workers
-        ));
-    }
 
     let bus = Bus::new();
     let (done, finished) = unbounded();
@@ -37,9 +27,12 @@ pub fn run(args: &WatchArgs) -> Result<(), CliError> {
         .map(|i| {
             let done = done.clone();
             let (limit, json) = (args.count, args.json);
+            // Backpressure: a worker that falls behind (a slow terminal or pipe)
+            // holds the signals in the kernel rather than dropping them.
             bus.actor(format!("worker-{i}"))
                 .signals(watched)
                 .capacity(4096)
+                .overflow(Overflow::Backpressure)
                 .spawn(move || Watcher {
                     limit,
                     seen: 0,
@@ -49,6 +42,24 @@ pub fn run(args: &WatchArgs) -> Result<(), CliError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let coordinator = bus.shutdown_coordinator(GRACE)?;
+
+    // Printed once every worker is subscribed: a script (or a test) that reads
+    // the pid line may send at once.
+    let pid = std::process::id();
+    if args.json {
+        output::json(&json!({ "pid": pid }));
+    } else {
+        output::line(&format!("pid {pid}"));
+        let example = watched
+            .iter()
+            .next()
+            .map_or("USR1", |s| s.name().strip_prefix("SIG").unwrap_or(s.name()));
+        output::line(&format!(
+            "watching {watched} with {} worker(s); try: kill -s {example} {pid}, or \
+             sigbus send {example} {pid} --value 42",
+            args.workers
+        ));
+    }
 
     let timeout = args
         .timeout
@@ -68,19 +79,24 @@ pub fn run(args: &WatchArgs) -> Result<(), CliError> {
     let stats = bus.stats();
     bus.shutdown();
     drop(coordinator);
+    // Read from the workers themselves: a stopped actor's mailbox has left the bus.
+    let dropped: u64 = workers.iter().map(|w| w.stats().dropped).sum();
 
     if args.json {
         let counts: Map<String, Value> = watched
             .iter()
             .map(|s| (s.name().to_owned(), stats.accepted(s).into()))
             .collect();
-        output::json(&json!({ "summary": counts }));
+        output::json(&json!({ "summary": counts, "dropped": dropped }));
     } else {
         let counts: Vec<String> = watched
             .iter()
             .map(|s| format!("{} {}", s.name(), stats.accepted(s)))
             .collect();
-        output::line(&format!("summary: {}", counts.join(", ")));
+        output::line(&format!(
+            "summary: {}; dropped {dropped}",
+            counts.join(", ")
+        ));
     }
     Ok(())
 }
