@@ -372,7 +372,9 @@ pub fn ignore(signal: Signal) -> Result<Disposition> {
 /// ```
 /// use sigcore::{Disposition, Signal};
 ///
-/// assert_eq!(sigcore::set_default(Signal::HUP)?, Disposition::Default);
+/// let found = sigcore::disposition(Signal::HUP)?; // `Ignore` under nohup
+/// assert_eq!(sigcore::set_default(Signal::HUP)?, found);
+/// assert_eq!(sigcore::disposition(Signal::HUP)?, Disposition::Default);
 /// # Ok::<(), sigcore::Error>(())
 /// ```
 pub fn set_default(signal: Signal) -> Result<Disposition> {
