@@ -56,10 +56,14 @@
 //! - [`Bus`]: the routing table; [`Bus::subscribe`] and [`Bus::subscription`]
 //!   give a [`Subscription`] (`recv`, `try_recv`, `recv_timeout`, an iterator, the
 //!   raw receiver for `select!`). Dropping it unsubscribes; dropping the last
-//!   interest in a signal releases it (its previous disposition comes back).
+//!   interest in a signal releases it (its previous disposition comes back). A
+//!   live subscription or actor keeps the bus alive: dropping every `Bus` handle
+//!   releases nothing they hold; [`Bus::shutdown`] closes everything now.
 //! - Mailboxes are bounded, with an [`Overflow`] policy (drop newest, drop oldest,
-//!   coalesce) and a [`SenderFilter`] (same user, root, pids, kernel only); every
-//!   dropped or refused event is counted in [`Bus::stats`].
+//!   coalesce, or backpressure: hold the signal in the kernel while the mailbox is
+//!   full, losing nothing) and a [`SenderFilter`] (same user, root, pids, kernel
+//!   only; only senders the kernel vouches for count); every dropped or refused
+//!   event is counted in [`Bus::stats`].
 //! - [`Bus::send_to`] / [`ActorRef::signal`]: targeted delivery to one mailbox,
 //!   the `pthread_kill` analogue, without touching process signal state.
 //! - [`Actor`], [`Bus::actor`]: named threads with a signal mailbox, a message
@@ -91,7 +95,10 @@
 //!   time ones queue; block the set in `main` before spawning threads; spawn
 //!   children with [`sigcore::CommandExt::reset_signals`].
 //! - Routing happens on sigcore's waiter thread; a full mailbox drops (and
-//!   counts) rather than waiting.
+//!   counts) rather than waiting, unless it asked for [`Overflow::Backpressure`].
+//! - Bus calls from inside a sigcore [`sigcore::Sink`] (on the waiter thread)
+//!   cannot wait for the waiter: subscribing there is
+//!   `BusError::Signal(sigcore::Error::InSink)`.
 //! - A panic in an actor is caught, but Rust's panic hook still prints it to
 //!   stderr; install your own hook to change that.
 //! - [`Bus::shutdown`] joins actors: one stuck in a handler holds it up. The

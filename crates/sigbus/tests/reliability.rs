@@ -32,13 +32,24 @@ fn env_u64(key: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn rss_kib() -> u64 {
+/// A `kB` line of /proc/self/status.
+fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Resident memory now.
+fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// The peak of resident memory so far (`VmHWM`, the high-water mark).
+fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
 }
 
 fn thread_count() -> usize {
@@ -143,7 +154,7 @@ fn rt_storm(total: u32) {
         took.as_secs_f64(),
         sent as f64 / took.as_secs_f64(),
         backoffs.load(Ordering::Relaxed) + out.trim().parse::<u64>().unwrap_or(0),
-        rss_kib()
+        peak_rss_kib()
     );
 }
 
@@ -243,11 +254,13 @@ fn standard_storm(total: u64) {
     assert!(grew < 16 * 1024, "memory grew by {grew} KiB");
     println!(
         "figure: standard storm: {sent} kill(SIGUSR1) from 2 threads in {:.2} s; accepted {accepted} \
-         ({:.1}% coalesced by the kernel), delivered {}, dropped {} (mailbox 1024); RSS +{grew} KiB",
+         ({:.1}% coalesced by the kernel), delivered {}, dropped {} (mailbox 1024); RSS +{grew} KiB, \
+         peak {} KiB",
         took.as_secs_f64(),
         100.0 * (1.0 - accepted as f64 / sent as f64),
         stats.delivered,
-        stats.dropped
+        stats.dropped,
+        peak_rss_kib()
     );
 }
 
@@ -371,7 +384,7 @@ fn fanout_soak(duration: Duration) {
         duration.as_secs_f64(),
         sent_rt.load(Ordering::SeqCst),
         cycles * 10,
-        rss_kib()
+        peak_rss_kib()
     );
 }
 

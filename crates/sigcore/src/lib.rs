@@ -43,14 +43,23 @@
 //!   [`Signal::all`] (Python's `valid_signals`).
 //! - [`Signals`] (a channel) and [`Registration`] with a [`Sink`] (a callback on the
 //!   waiter thread, for routers such as the `sigbus` crate).
-//! - [`SignalEvent`], [`Origin`], [`ChildStatus`]: what arrived and from whom.
+//! - [`SignalEvent`], [`Origin`], [`ChildStatus`], [`IoEvent`]: what arrived and
+//!   from whom. A `si_code` means something only together with its signal
+//!   (`F_SETOWN`/`F_SETSIG` let any process that may signal us have the kernel
+//!   deliver any signal with a `POLL_*` code), so origins are decoded per
+//!   signal: only what the kernel alone can cause reads as [`Origin::Kernel`] or
+//!   [`Origin::Child`].
 //! - Sending: [`kill`], [`raise`], [`sigqueue`], [`ThreadHandle::send`] (`tgkill`),
 //!   [`Pidfd`], [`process_exists`].
 //! - Timers: [`alarm`], [`set_timer`], [`get_timer`].
 //! - Process state: [`block`], [`unblock`], [`thread_mask`], [`pending`],
-//!   [`disposition`], [`ignore`], [`set_default`], [`wait`] (`sigtimedwait` for
-//!   thread-directed signals), [`exit_by_signal`], [`ProcSignals`] (any process's
-//!   `/proc` view).
+//!   [`disposition`], [`served`], [`ignore`], [`set_default`], [`wait`]
+//!   (`sigtimedwait` for thread-directed signals), [`thread_pending`] and
+//!   [`take_thread_directed`] (a thread's own pending signals), [`exit_by_signal`],
+//!   [`ProcSignals`] and [`TaskName`] (any process's `/proc` view, read as bytes).
+//! - Flow control: [`hold`] and [`resume`] leave a signal's instances in the
+//!   kernel (real-time senders get [`Error::QueueFull`] at the queue limit).
+//! - Diagnostics: [`safety_net_stats`], [`stranded`], [`on_waiter_thread`].
 //! - Children: [`CommandExt::reset_signals`].
 //!
 //! # Signal masks
@@ -68,7 +77,11 @@
 //!    could block), a **safety net** catches the signal: a `SA_SIGINFO` handler
 //!    records it in a lock-free ring, wakes the waiter, and blocks the signal in
 //!    that thread from then on, so the signal is neither lost nor fatal. sigcore
-//!    logs a warning naming such threads when it starts serving a signal.
+//!    logs a warning naming such threads when it starts serving a signal. A
+//!    thread that keeps the signal unblocked for good (`sigsuspend` or `ppoll`
+//!    with an empty mask) can fill the ring under a storm: `sigqueue` payloads
+//!    still arrive whole, a `kill`'s sender may be lost (counted in
+//!    [`safety_net_stats`], logged).
 //!
 //! # Releasing a signal
 //!
