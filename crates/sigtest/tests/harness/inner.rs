@@ -78,6 +78,7 @@ fn forever() -> ! {
 }
 
 fn hangs() {
+    log_pid(std::process::id(), "hang-self");
     forever();
 }
 

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::inner::HANG_DEADLINE;
-use crate::support::{clean_up, run_inner, Run, LEND};
+use crate::support::{alive, clean_up, logged, run_inner, Run, LEND};
 
 const HANGING: &[&str] = &["hangs", "hangs_with_a_grandchild_on_its_pipes"];
 const FAILING: &[&str] = &["panics", "exits_with_3", "dies_by_sigkill"];
@@ -79,6 +79,10 @@ const CHECKS: &[(&str, fn())] = &[
         "output_held_outside_the_tree_does_not_block_the_run",
         output_held_outside_the_tree_does_not_block_the_run,
     ),
+    (
+        "a_scenario_dies_with_its_runner",
+        a_scenario_dies_with_its_runner,
+    ),
 ];
 
 /// Runs the checks named by the filters (all by default), libtest-style.
@@ -134,14 +138,14 @@ static FULL: OnceLock<Result<Run, String>> = OnceLock::new();
 static HANG: OnceLock<Result<Run, String>> = OnceLock::new();
 
 fn simple(args: &[&str]) -> Run {
-    match run_inner(args, |_| {}, || ()) {
+    match run_inner(args, |_| {}, |_, _| ()) {
         Ok((run, ())) => run,
         Err(e) => panic!("{e}"),
     }
 }
 
 fn shared(cell: &'static OnceLock<Result<Run, String>>, args: &[&str]) -> &'static Run {
-    let run = cell.get_or_init(|| run_inner(args, |_| {}, || ()).map(|(run, ())| run));
+    let run = cell.get_or_init(|| run_inner(args, |_| {}, |_, _| ()).map(|(run, ())| run));
     run.as_ref().unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -372,7 +376,7 @@ fn inherited_ignored_signals_stay_ignored() {
     let (run, ()) = run_inner(
         &["sees_the_inherited_dispositions", "--exact"],
         ignoring,
-        || (),
+        |_, _| (),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -421,7 +425,7 @@ fn output_held_outside_the_tree_does_not_block_the_run() {
         |command| {
             command.env(LEND, &lend);
         },
-        || {
+        |_, _| {
             let borrowed = borrow_stdout(&lend);
             std::fs::write(&taken, "").unwrap();
             borrowed
@@ -455,4 +459,31 @@ fn output_held_outside_the_tree_does_not_block_the_run() {
         run.dump()
     );
     assert!(run.took < Duration::from_millis(2500), "{}", run.dump());
+}
+
+/// Killing the runner (as Ctrl-C does: the scenario, in a group of its own,
+/// does not get the terminal's SIGINT) kills the scenario too.
+fn a_scenario_dies_with_its_runner() {
+    let killed_runner = |runner: i32, log: &std::path::Path| {
+        let mut scenario = None;
+        sigtest::eventually(Duration::from_secs(5), || {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            scenario = logged(&log).into_iter().find(|l| l.tag == "hang-self");
+            scenario.is_some()
+        });
+        // SAFETY: kill takes two integers and touches no memory.
+        unsafe { libc::kill(runner, libc::SIGKILL) };
+        scenario.expect("the scenario never started")
+    };
+    let (run, scenario) =
+        run_inner(&["hangs", "--exact"], |_| {}, killed_runner).unwrap_or_else(|e| panic!("{e}"));
+    let died = sigtest::eventually(Duration::from_secs(1), || {
+        !alive(scenario.pid, Some(&scenario.comm))
+    });
+    if !died {
+        // SAFETY: as above.
+        unsafe { libc::kill(scenario.pid, libc::SIGKILL) };
+    }
+    assert!(died, "the scenario outlived its runner: {}", run.dump());
+    assert!(run.took < Duration::from_millis(900), "{}", run.dump());
 }

@@ -126,13 +126,13 @@ impl Run {
 }
 
 /// Runs the inner suite with `args`; `configure` may change the command, and
-/// `during` runs while the suite does. Output goes to files, not pipes, and
+/// `during` runs while the suite does, given the runner's pid and the log path. Output goes to files, not pipes, and
 /// the run is killed (with its process group) past [`INNER_DEADLINE`], so a
 /// broken runner fails the check instead of hanging it.
 pub fn run_inner<T>(
     args: &[&str],
     configure: impl FnOnce(&mut Command),
-    during: impl FnOnce() -> T,
+    during: impl FnOnce(i32, &std::path::Path) -> T,
 ) -> Result<(Run, T), String> {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -157,7 +157,7 @@ pub fn run_inner<T>(
     configure(&mut command);
     let started = Instant::now();
     let mut child = command.spawn().unwrap();
-    let during = during();
+    let during = during(child.id() as i32, &path("log"));
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
