@@ -30,6 +30,7 @@ pub const SUITE: &[Scenario] = &[
     scenario!(a_helper_that_exits_loses_its_leftover_group),
     scenario!(sees_the_inherited_dispositions),
     scenario!(knows_its_deadline).timeout(Duration::from_secs(7)),
+    scenario!(leads_a_process_group_of_its_own),
     scenario!(lends_its_stdout),
     scenario!(an_ignored_one).ignored(),
     scenario!(_sleeper).helper(),
@@ -212,6 +213,23 @@ fn sees_the_inherited_dispositions() {
 fn knows_its_deadline() {
     let left = sigtest::deadline().expect("a scenario has a deadline") - Instant::now();
     assert!(left > ms(6000) && left <= ms(7000), "{left:?} left");
+}
+
+/// The process group of `pid`, from `/proc/<pid>/stat`.
+fn process_group_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let (_, after_comm) = stat.rsplit_once(") ").unwrap();
+    // state, ppid, pgrp
+    after_comm.split(' ').nth(2).unwrap().parse().unwrap()
+}
+
+/// So a test may signal a helper's group with `kill(-pid)`, and a signal a
+/// scenario sends to its own group (`kill(0, ..)`) stays in the scenario.
+fn leads_a_process_group_of_its_own() {
+    let me = std::process::id() as i32;
+    assert_eq!(process_group_of(me), me);
+    let (helper, _) = start_sleeper("exit", "group-leader", &["group"]);
+    assert_eq!(process_group_of(helper.pid()), helper.pid());
 }
 
 /// With [`LEND`] set: writes its pid there, lets the outer checker take a copy

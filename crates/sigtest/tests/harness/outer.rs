@@ -19,6 +19,7 @@ const PASSING: &[&str] = &[
     "leaves_a_setsid_child",
     "sees_the_inherited_dispositions",
     "knows_its_deadline",
+    "leads_a_process_group_of_its_own",
     "lends_its_stdout",
 ];
 const WITH_HELPERS: &[&str] = &[
@@ -302,6 +303,14 @@ fn filters_and_skip_choose_what_runs() {
     );
     assert!(run.summary().starts_with(&summary), "{}", run.dump());
     assert_eq!(run.code, Some(0), "{}", run.dump());
+    // Were `1` taken for a filter, it would be the only one: nothing would run.
+    let threads = simple(&["--list", "--test-threads", "1", "--color", "never"]);
+    assert_eq!(
+        listed(&threads).len(),
+        all_tests().len(),
+        "{}",
+        threads.dump()
+    );
     let exact = simple(&["pass", "--exact"]);
     assert!(
         exact.stdout.contains("running 0 tests\n"),

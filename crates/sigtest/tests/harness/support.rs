@@ -166,6 +166,9 @@ pub fn run_inner<T>(
             // SAFETY: kill takes two integers and touches no memory.
             unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
             let _ = child.wait();
+            // Its scenario dies with it (PR_SET_PDEATHSIG), not the helpers.
+            let log = logged(&std::fs::read_to_string(path("log")).unwrap_or_default());
+            kill_survivors(&log);
             return Err(format!(
                 "the inner run {args:?} hung: killed after {INNER_DEADLINE:?}"
             ));
@@ -189,7 +192,11 @@ pub fn run_inner<T>(
 
 /// Kills what a run left (only when the runner under test is broken).
 pub fn clean_up(run: &Run) {
-    for process in run.survivors() {
+    kill_survivors(&run.log);
+}
+
+fn kill_survivors(log: &[Logged]) {
+    for process in log.iter().filter(|l| alive(l.pid, Some(&l.comm))) {
         // SAFETY: kill takes two integers and touches no memory.
         unsafe { libc::kill(process.pid, libc::SIGKILL) };
     }
