@@ -78,8 +78,13 @@ impl Child {
 impl Drop for Child {
     fn drop(&mut self) {
         if let Some(mut child) = self.inner.take() {
-            // Not reaped yet, so the group id cannot have been reused.
-            proc::kill_tree(self.pid, Some(self.pid));
+            // Not reaped yet, so the group id cannot have been reused; unless
+            // the test reaped it (waitpid(-1)): then leave the pid alone.
+            match proc::has_exited(self.pid) {
+                Ok(false) => proc::kill_tree(self.pid, Some(self.pid)),
+                Ok(true) => proc::kill_group(self.pid),
+                Err(_) => {}
+            }
             let _ = child.wait();
         }
     }

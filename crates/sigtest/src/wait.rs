@@ -64,13 +64,14 @@ pub(crate) fn supervise(mut child: std::process::Child, deadline: Duration, reap
     let pid = child.id() as i32;
     let mut output = Capture::new(child.stdout.take(), child.stderr.take());
     let mut problems = Vec::new();
+    let mut lost = None;
     let end = Instant::now() + deadline;
     let timed_out = loop {
         match proc::has_exited(pid) {
             Ok(true) => break false,
             Ok(false) => {}
             Err(e) => {
-                problems.push(format!("cannot watch process {pid}: {e}"));
+                lost = Some(e);
                 break false;
             }
         }
@@ -81,15 +82,19 @@ pub(crate) fn supervise(mut child: std::process::Child, deadline: Duration, reap
         output.pump((end - now).min(TICK));
     };
     // The leader is not reaped yet (a zombie at worst), so its pid, which is the
-    // group id, cannot have been reused.
-    if timed_out {
-        proc::kill_tree(pid, Some(pid));
-    } else {
-        proc::kill_group(pid);
+    // group id, cannot have been reused; unless someone else reaped it.
+    match (&lost, timed_out) {
+        (Some(e), _) => problems.push(format!(
+            "lost track of process {pid} ({e}): reaped elsewhere (a waitpid(-1), or \
+             SIGCHLD ignored); its process group was left alone"
+        )),
+        (None, true) => proc::kill_tree(pid, Some(pid)),
+        (None, false) => proc::kill_group(pid),
     }
     let outcome = match child.wait() {
         _ if timed_out => WaitOutcome::TimedOut,
         Ok(status) => exit_status_of(status),
+        Err(_) if lost.is_some() => WaitOutcome::Exited(-1),
         Err(e) => {
             problems.push(format!("cannot reap process {pid}: {e}"));
             WaitOutcome::Exited(-1)
