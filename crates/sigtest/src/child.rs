@@ -1,63 +1,109 @@
-use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+//! Helper processes: a scenario starting another scenario of its binary.
 
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::proc;
 use crate::runner::SCENARIO_VAR;
-
-/// How a child process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitOutcome {
-    /// It called `exit` with this code.
-    Exited(i32),
-    /// A signal (this number) ended it.
-    Signaled(i32),
-    /// It was still running at the deadline and was killed.
-    TimedOut,
-}
-
-/// Turns a std exit status into a [`WaitOutcome`].
-pub fn exit_status_of(status: ExitStatus) -> WaitOutcome {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => WaitOutcome::Exited(code),
-        (None, Some(sig)) => WaitOutcome::Signaled(sig),
-        (None, None) => WaitOutcome::Exited(-1),
-    }
-}
-
-pub(crate) fn describe(outcome: &WaitOutcome) -> String {
-    match outcome {
-        WaitOutcome::Exited(code) => format!("scenario process exited with code {code}"),
-        WaitOutcome::Signaled(sig) => format!("scenario process was killed by signal {sig}"),
-        WaitOutcome::TimedOut => "scenario process ran past its deadline and was killed".into(),
-    }
-}
+use crate::wait::{supervise, WaitOutcome};
 
 /// A running helper process started by [`run_helper`].
+///
+/// The helper leads a process group of its own (its id is the helper's pid).
+/// Dropping a `Child` that was not waited for (say, the test panicked first)
+/// kills the helper, its group and its descendants.
 pub struct Child {
-    inner: std::process::Child,
+    /// None once waited for.
+    inner: Option<std::process::Child>,
+    pid: i32,
 }
 
 impl Child {
-    /// The child's process id.
+    /// The child's process id, which is also its process group id.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let helper = sigtest::run_helper("_serve", &[]);
+    /// sigtest::tgkill(helper.pid(), libc::SIGUSR1); // its main thread
+    /// ```
     pub fn pid(&self) -> i32 {
-        self.inner.id() as i32
+        self.pid
     }
 
-    /// Waits for the child for at most `deadline`, killing it past that.
-    /// Returns how it ended and everything it printed (stdout, stderr).
-    pub fn wait(self, deadline: Duration) -> (WaitOutcome, String, String) {
-        wait_with_deadline(self.inner, deadline)
+    /// Waits for the child for at most `deadline`, killing it (with its process
+    /// group and descendants) past that. When it ends by itself, whatever is
+    /// left in its group is killed. Returns how it ended and everything it
+    /// printed (stdout, stderr).
+    ///
+    /// Output still held open by a process that escaped both (it left the group
+    /// and its parent ended before the child did) is waited for half a second
+    /// at most; stderr then ends with a `sigtest:` line saying so.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use sigtest::WaitOutcome;
+    ///
+    /// let (outcome, stdout, stderr) = sigtest::run_helper("_serve", &[]).wait(sigtest::ms(5000));
+    /// assert_eq!(outcome, WaitOutcome::Exited(0), "{stdout}{stderr}");
+    /// ```
+    pub fn wait(mut self, deadline: Duration) -> (WaitOutcome, String, String) {
+        let child = self.inner.take().expect("a Child is waited for only once");
+        let ended = supervise(child, deadline, false);
+        let mut stderr = ended.stderr;
+        for problem in ended.problems {
+            stderr.push_str(&format!("sigtest: helper {}: {problem}\n", self.pid));
+        }
+        (ended.outcome, ended.stdout, stderr)
+    }
+
+    /// Kills the child now, with its process group and descendants, unless it
+    /// has ended already; returns as [`Child::wait`] does ([`WaitOutcome::TimedOut`]
+    /// when it had to be killed).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let helper = sigtest::run_helper("_serve_forever", &[]);
+    /// let (outcome, _, _) = helper.kill();
+    /// assert_eq!(outcome, sigtest::WaitOutcome::TimedOut);
+    /// ```
+    pub fn kill(self) -> (WaitOutcome, String, String) {
+        self.wait(Duration::ZERO)
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.inner.take() {
+            // Not reaped yet, so the group id cannot have been reused; unless
+            // the test reaped it (waitpid(-1)): then leave the pid alone.
+            match proc::has_exited(self.pid) {
+                Ok(false) => proc::kill_tree(self.pid, Some(self.pid)),
+                Ok(true) => proc::kill_group(self.pid),
+                Err(_) => {}
+            }
+            let _ = child.wait();
+        }
     }
 }
 
 /// Starts the scenario `name` (usually one marked [`crate::Scenario::helper`]) in a
-/// new process of this test binary, with `extra_env` added to its environment.
+/// new process of this test binary, in a process group of its own, with
+/// `extra_env` added to its environment.
 ///
 /// # Panics
 ///
 /// Panics when the binary cannot be re-executed: a test cannot go on without it.
+///
+/// # Examples
+///
+/// ```no_run
+/// let helper = sigtest::run_helper("_send_to", &[("TARGET", std::process::id().to_string())]);
+/// # drop(helper);
+/// ```
 pub fn run_helper(name: &str, extra_env: &[(&str, String)]) -> Child {
     let exe = std::env::current_exe().expect("cannot find the test binary");
     let mut command = Command::new(exe);
@@ -65,49 +111,14 @@ pub fn run_helper(name: &str, extra_env: &[(&str, String)]) -> Child {
         .env(SCENARIO_VAR, name)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .process_group(0);
     for (key, value) in extra_env {
         command.env(key, value);
     }
+    let child = command.spawn().expect("cannot start helper process");
     Child {
-        inner: command.spawn().expect("cannot start helper process"),
+        pid: child.id() as i32,
+        inner: Some(child),
     }
-}
-
-pub(crate) fn wait_with_deadline(
-    mut child: std::process::Child,
-    deadline: Duration,
-) -> (WaitOutcome, String, String) {
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let started = Instant::now();
-    let outcome = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break exit_status_of(status),
-            Ok(None) if started.elapsed() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break WaitOutcome::TimedOut;
-            }
-            // A short sleep is the simplest portable way to wait with a deadline for a
-            // child; test code only.
-            Ok(None) => thread::sleep(Duration::from_millis(2)),
-            Err(e) => panic!("waiting for child failed: {e}"),
-        }
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    (outcome, stdout, stderr)
-}
-
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            text = String::from_utf8_lossy(&bytes).into_owned();
-        }
-        text
-    })
 }

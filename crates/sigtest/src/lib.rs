@@ -17,20 +17,63 @@
 //! ```
 //!
 //! The parent prints libtest-style lines (`test NAME ... ok`, `test result: ...`),
-//! accepts a substring filter and `--ignored`/`--include-ignored`, kills a scenario
-//! that runs past its deadline, and exits non-zero when any scenario failed.
+//! accepts substring filters, `--exact`, `--skip`, `--list`, `--ignored` and
+//! `--include-ignored`, and exits non-zero when any scenario failed: panicked,
+//! exited non-zero, died by a signal, or ran past its deadline.
+//!
+//! # What the harness guarantees
+//!
+//! - **A fresh process per scenario**, started with what the harness itself
+//!   inherited: an ignored SIGINT (under `nohup`, or in a script's background
+//!   job) stays ignored; the harness changes no disposition. Two things differ,
+//!   both done by std's `Command`: the signal mask starts empty, and SIGPIPE
+//!   starts at its default (std in the scenario's binary then ignores it again).
+//! - **No scenario outlives its deadline** ([`Scenario::timeout`], 60 s unless
+//!   set; [`deadline`] tells the scenario when). Each scenario, and each
+//!   [`run_helper`] child, leads a process group of its own; at the deadline
+//!   the harness stops and then SIGKILLs the group, the scenario and every
+//!   descendant (found through `/proc/<pid>/task/*/children`, so a child that
+//!   left the group with `setsid` or `setpgid` is reached too).
+//! - **Nothing is left behind.** When a scenario ends by itself, whatever is
+//!   left in its group is killed, and the harness, a child subreaper
+//!   (`PR_SET_CHILD_SUBREAPER`), kills and reaps every process the scenario
+//!   left anywhere else: orphans come to it instead of to init. A helper's
+//!   [`Child`] kills the helper's group when waited for, and its whole tree
+//!   when dropped unwaited.
+//! - **Reading output never blocks the run.** Output is polled, not read to
+//!   end-of-file; once the scenario and its processes are dead, output is
+//!   waited for half a second at most. A pipe still open then is held by a
+//!   process outside the tree, and the scenario fails saying so.
+//!
+//! What escapes: processes that are not descendants (started through a daemon:
+//! `systemd-run`, `at`, D-Bus activation) and processes that cannot die (stuck
+//! in the kernel; reported after 2 s). A helper's descendant that left the
+//! helper's group, and whose parent ended before the helper was waited for, is
+//! re-parented to the harness and killed only when the scenario ends. If the
+//! harness itself is killed (Ctrl-C sends SIGINT to the terminal's foreground
+//! group, which no longer holds the scenario), the scenario process gets a
+//! SIGKILL (`PR_SET_PDEATHSIG`) but the rest of its group and its helpers are
+//! not killed.
+//!
+//! Having a group of its own, a scenario is not in the terminal's foreground
+//! group: it must not read from the terminal (its stdin is `/dev/null`).
 #![deny(missing_docs)]
 
+mod capture;
 mod child;
+mod options;
 mod os;
+mod proc;
 mod runner;
+mod wait;
 
-pub use child::{exit_status_of, run_helper, Child, WaitOutcome};
+pub use child::{run_helper, Child};
 pub use os::{
     become_nobody, forge_sigqueue, let_nobody_signal_me, limit_signal_queue, park_until_full,
     provoke_sigio, running_as_root, set_thread_name, signal_queue, tgkill, NOBODY,
 };
-pub use runner::{run, Scenario};
+pub use runner::{deadline, run, Scenario};
+pub use wait::{exit_status_of, WaitOutcome};
 
 /// `scenario!(function)` is `Scenario::new("function", function)`.
 #[macro_export]

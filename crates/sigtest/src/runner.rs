@@ -1,8 +1,12 @@
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::child::{describe, wait_with_deadline, WaitOutcome};
+use crate::options::Options;
+use crate::proc;
+use crate::wait::{describe, supervise, WaitOutcome};
 
 /// Name of the variable that tells a re-executed binary which scenario to run.
 pub(crate) const SCENARIO_VAR: &str = "SIGTEST_SCENARIO";
@@ -50,17 +54,42 @@ impl Scenario {
     }
 }
 
+/// When the harness kills the running scenario: `None` outside a scenario
+/// (in the harness itself, or in a helper, whose deadline its caller sets).
+///
+/// Measured from the start of the scenario's process; the harness started its
+/// clock a moment earlier, when it spawned the process, so leave a margin.
+///
+/// # Examples
+///
+/// ```no_run
+/// fn waits_long() {
+///     let left = sigtest::deadline().map(|d| d - std::time::Instant::now());
+///     assert!(left.is_some_and(|left| left > sigtest::ms(1000)));
+/// }
+/// # fn main() { sigtest::run(&[sigtest::scenario!(waits_long)]); }
+/// ```
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.get().copied()
+}
+
+static DEADLINE: OnceLock<Instant> = OnceLock::new();
+
 /// Runs the scenarios, each in a process of its own, and exits.
 ///
 /// In a re-executed child this runs the one scenario named by the environment and
 /// exits 0 when it returns (a panic exits 101, as in libtest).
 pub fn run(scenarios: &[Scenario]) -> ! {
     if let Ok(name) = std::env::var(SCENARIO_VAR) {
+        let started = Instant::now();
         std::env::remove_var(SCENARIO_VAR);
         let Some(scenario) = scenarios.iter().find(|s| s.name == name) else {
             eprintln!("sigtest: no scenario named {name:?}");
             std::process::exit(2);
         };
+        if !scenario.helper {
+            let _ = DEADLINE.set(started + scenario.timeout);
+        }
         (scenario.body)();
         std::process::exit(0);
     }
@@ -68,74 +97,31 @@ pub fn run(scenarios: &[Scenario]) -> ! {
     std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 101 });
 }
 
-struct Options {
-    filters: Vec<String>,
-    exact: bool,
-    ignored: bool,
-    include_ignored: bool,
-    list: bool,
-}
-
-fn parse_options() -> Options {
-    let mut options = Options {
-        filters: Vec::new(),
-        exact: false,
-        ignored: false,
-        include_ignored: false,
-        list: false,
-    };
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--ignored" => options.ignored = true,
-            "--include-ignored" => options.include_ignored = true,
-            "--exact" => options.exact = true,
-            "--list" => options.list = true,
-            // libtest flags that make no difference here.
-            "--nocapture" | "--quiet" | "-q" | "--test-threads=1" | "--show-output" => {}
-            other if other.starts_with("--") => {}
-            other => options.filters.push(other.to_owned()),
-        }
-    }
-    options
-}
-
-fn selected(options: &Options, scenario: &Scenario) -> bool {
-    if scenario.helper {
-        return false;
-    }
-    if options.filters.is_empty() {
-        return true;
-    }
-    options.filters.iter().any(|f| {
-        if options.exact {
-            scenario.name == f
-        } else {
-            scenario.name.contains(f.as_str())
-        }
-    })
-}
-
 fn run_parent(scenarios: &[Scenario]) -> ExitCode {
-    let options = parse_options();
-    let chosen: Vec<&Scenario> = scenarios.iter().filter(|s| selected(&options, s)).collect();
+    let options = Options::parse(std::env::args().skip(1));
+    let chosen: Vec<&Scenario> = scenarios.iter().filter(|s| options.selects(s)).collect();
     if options.list {
         for s in &chosen {
             println!("{}: test", s.name);
         }
+        if !options.terse {
+            println!("\n{} tests, 0 benchmarks", chosen.len());
+        }
         return ExitCode::SUCCESS;
     }
+    // Orphans of a scenario come to us, to be killed; without this (an old
+    // kernel) they go to init and only the scenario's group is reached.
+    if let Err(e) = proc::become_subreaper() {
+        eprintln!("sigtest: cannot become a subreaper ({e}); escaped processes may leak");
+    }
     let filtered_out = scenarios.iter().filter(|s| !s.helper).count() - chosen.len();
-    println!("\nrunning {} tests", chosen.len());
+    let plural = if chosen.len() == 1 { "" } else { "s" };
+    println!("\nrunning {} test{plural}", chosen.len());
     let started = Instant::now();
     let (mut passed, mut ignored) = (0, 0);
     let mut failures = Vec::new();
     for scenario in chosen {
-        let skip = if options.ignored {
-            !scenario.ignored
-        } else {
-            scenario.ignored && !options.include_ignored
-        };
-        if skip {
+        if options.ignores(scenario) {
             println!("test {} ... ignored", scenario.name);
             ignored += 1;
             continue;
@@ -158,6 +144,10 @@ fn run_parent(scenarios: &[Scenario]) -> ExitCode {
         for (name, report) in &failures {
             println!("\n---- {name} ----\n{report}");
         }
+        println!("\nfailures:");
+        for (name, _) in &failures {
+            println!("    {name}");
+        }
     }
     let status = if failures.is_empty() { "ok" } else { "FAILED" };
     println!(
@@ -175,19 +165,28 @@ fn run_parent(scenarios: &[Scenario]) -> ExitCode {
 
 fn run_one(scenario: &Scenario) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find test binary: {e}"))?;
-    let child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .env(SCENARIO_VAR, scenario.name)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0);
+    // We spawn from the main thread, which lives as long as we do.
+    proc::die_with_parent(&mut command);
+    let child = command
         .spawn()
         .map_err(|e| format!("cannot start scenario process: {e}"))?;
-    let (outcome, stdout, stderr) = wait_with_deadline(child, scenario.timeout);
-    match outcome {
-        WaitOutcome::Exited(0) => Ok(()),
-        other => Err(format!(
-            "{}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}",
-            describe(&other)
-        )),
+    let ended = supervise(child, scenario.timeout, true);
+    if ended.outcome == WaitOutcome::Exited(0) && ended.problems.is_empty() {
+        return Ok(());
     }
+    let mut report = describe(&ended.outcome);
+    for problem in &ended.problems {
+        report.push_str(&format!("\nsigtest: {problem}"));
+    }
+    Err(format!(
+        "{report}\n--- stdout ---\n{}--- stderr ---\n{}",
+        ended.stdout, ended.stderr
+    ))
 }
