@@ -335,6 +335,13 @@ impl<'a> ActorBuilder<'a> {
         self
     }
 
+    /// What to do about other libraries' handlers of its signals (see
+    /// [`crate::SubscriptionBuilder::foreign_handlers`]).
+    pub fn foreign_handlers(mut self, foreign: sigcore::ForeignHandlers) -> Self {
+        self.spec.foreign = foreign;
+        self
+    }
+
     /// What a panic does (default: [`Supervision::default`]).
     pub fn supervision(mut self, supervision: Supervision) -> Self {
         self.supervision = supervision;

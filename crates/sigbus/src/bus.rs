@@ -4,7 +4,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use log::{debug, warn};
-use sigcore::{Registration, Signal, SignalEvent, SignalSet, TaskName};
+use sigcore::{ForeignHandlers, Registration, Signal, SignalEvent, SignalSet, TaskName};
 
 use crate::actor::{ActorBuilder, ActorControl};
 use crate::mailbox::{Counters, Mailbox, MailboxInfo, MailboxKind, Offer, Overflow};
@@ -72,6 +72,7 @@ pub(crate) struct MailboxSpec {
     pub filter: SenderFilter,
     pub name: Option<String>,
     pub kind: MailboxKind,
+    pub foreign: ForeignHandlers,
 }
 
 impl MailboxSpec {
@@ -83,6 +84,7 @@ impl MailboxSpec {
             filter: SenderFilter::Any,
             name: None,
             kind,
+            foreign: ForeignHandlers::Refuse,
         }
     }
 }
@@ -410,7 +412,12 @@ impl Bus {
         // Publish before arming, so the first signal after arming finds its mailbox.
         inner.router.publish(registry.clone());
         control.registry = registry;
-        if let Err(e) = inner.arm(&mut control, spec.signals, spec.signals.difference(served)) {
+        if let Err(e) = inner.arm(
+            &mut control,
+            spec.signals,
+            spec.signals.difference(served),
+            spec.foreign,
+        ) {
             control.registry.remove(id);
             inner.router.publish(control.registry.clone());
             return Err(e);
@@ -471,19 +478,34 @@ impl Inner {
         control: &mut Control,
         wanted: SignalSet,
         new: SignalSet,
+        foreign: ForeignHandlers,
     ) -> Result<(), BusError> {
         // Block in the calling thread even for signals already served: this thread
         // (and those it spawns) must not take the signal's disposition.
         blocks::block_here(wanted)?;
-        if new.is_empty() {
+        // Chaining applies to signals already served too; refusing only matters
+        // for the new ones (the others' dispositions are sigcore's already).
+        let arming = if foreign == ForeignHandlers::Chain {
+            wanted
+        } else {
+            new
+        };
+        if arming.is_empty() {
             return Ok(());
         }
-        match control.registration.as_mut() {
-            Some(registration) => registration.add(new)?,
+        let armed = match control.registration.as_mut() {
+            Some(registration) => registration.add_with(arming, foreign),
             None => {
                 let sink = RouterSink(Arc::clone(&self.router));
-                control.registration = Some(Registration::new(new, sink)?);
+                Registration::new_with(arming, sink, foreign)
+                    .map(|registration| control.registration = Some(registration))
             }
+        };
+        if let Err(e) = armed {
+            // Refused (another library's handler, say): that library's signal
+            // must not stay blocked here because of us.
+            blocks::undo_here(new);
+            return Err(e.into());
         }
         Ok(())
     }
@@ -576,6 +598,16 @@ impl SubscriptionBuilder<'_> {
     /// A name for logs, [`Bus::routes`] and [`Bus::stats`].
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.spec.name = Some(name.into());
+        self
+    }
+
+    /// What to do when a signal already has another library's handler
+    /// (signal-hook, tokio, a C library): refuse with
+    /// `sigcore::Error::ForeignHandler` (the default), or
+    /// [`ForeignHandlers::Chain`]: deliver each event to that handler too, also
+    /// to one installed later. See [`sigcore::ForeignHandlers`].
+    pub fn foreign_handlers(mut self, foreign: ForeignHandlers) -> Self {
+        self.spec.foreign = foreign;
         self
     }
 

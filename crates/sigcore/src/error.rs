@@ -51,6 +51,13 @@ pub enum Error {
         /// The signal that could not be queued.
         signal: Signal,
     },
+    /// The signal already has a handler that another library installed
+    /// (signal-hook, tokio, a C library): serving it would silently stop that
+    /// handler. See [`crate::ForeignHandlers`].
+    ForeignHandler {
+        /// The signal.
+        signal: Signal,
+    },
     /// The signal is being served by sigcore, so its disposition may not be changed.
     InUse {
         /// The signal.
@@ -126,6 +133,12 @@ impl fmt::Display for Error {
                     "cannot queue {signal}: the receiver's signal queue is full"
                 )
             }
+            Error::ForeignHandler { signal } => write!(
+                f,
+                "{signal} already has a handler installed by someone else (signal-hook, tokio, \
+                 a C library?); serving it would stop that handler. Let one library own the \
+                 signal, or opt into delivering to both (sigcore::ForeignHandlers::Chain)"
+            ),
             Error::InUse { signal } => write!(
                 f,
                 "{signal} is served by sigcore; release it before changing its disposition"

@@ -146,6 +146,7 @@ mod command;
 mod control;
 mod error;
 mod event;
+mod neighbours;
 mod procfs;
 mod registration;
 mod send;
@@ -166,6 +167,7 @@ pub use crate::{
     },
     error::{Error, Result},
     event::{ChildStatus, IoEvent, Origin, SignalEvent},
+    neighbours::ForeignHandlers,
     procfs::{stranded, ProcSignals, Stranded, TaskName},
     registration::Registration,
     send::{

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::waiter::{self, Sink};
-use crate::{control, Result, SignalSet};
+use crate::{control, ForeignHandlers, Result, SignalSet};
 
 /// Interest in a set of signals, served by the process's waiter thread.
 ///
@@ -53,7 +53,8 @@ impl Registration {
     /// # Errors
     ///
     /// [`crate::Error::Forbidden`] for signals a waiter cannot serve (SIGKILL,
-    /// SIGSTOP, fault signals); [`crate::Error::InSink`] when called from inside
+    /// SIGSTOP, fault signals); [`crate::Error::ForeignHandler`] for a signal that
+    /// another library handles already; [`crate::Error::InSink`] when called from inside
     /// a sink; [`crate::Error::QueueFull`] when the waiter must start while this
     /// user's signal queue is full (its wake-up timer needs one entry; retry
     /// later); [`crate::Error::Io`] when a system call fails.
@@ -63,11 +64,27 @@ impl Registration {
     /// **Process-wide:** the signals' dispositions change for the whole process
     /// until the last registration holding them is dropped.
     pub fn new(set: SignalSet, sink: impl Sink) -> Result<Registration> {
+        Registration::new_with(set, sink, ForeignHandlers::Refuse)
+    }
+
+    /// [`Registration::new`], choosing what to do about signals that already
+    /// have another library's handler (see [`ForeignHandlers`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Registration::new`].
+    pub fn new_with(
+        set: SignalSet,
+        sink: impl Sink,
+        foreign: ForeignHandlers,
+    ) -> Result<Registration> {
         if waiter::on_waiter_thread() {
             return Err(crate::Error::InSink);
         }
-        control::block_while_served(set)?;
-        let (id, newly) = waiter::register(set, Arc::new(sink))?;
+        let before = control::block_while_served(set)?;
+        let chain = foreign == ForeignHandlers::Chain;
+        let (id, newly) = waiter::register(set, Arc::new(sink), chain)
+            .inspect_err(|_| undo_block(set.difference(before)))?;
         waiter::warn_unblocked_threads(newly);
         Ok(Registration { id, set })
     }
@@ -83,11 +100,23 @@ impl Registration {
     ///
     /// As for [`Registration::new`]; on error the registration is unchanged.
     pub fn add(&mut self, set: SignalSet) -> Result<()> {
+        self.add_with(set, ForeignHandlers::Refuse)
+    }
+
+    /// [`Registration::add`], choosing what to do about signals that already
+    /// have another library's handler (see [`ForeignHandlers`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Registration::new`]; on error the registration is unchanged.
+    pub fn add_with(&mut self, set: SignalSet, foreign: ForeignHandlers) -> Result<()> {
         if waiter::on_waiter_thread() {
             return Err(crate::Error::InSink);
         }
-        control::block_while_served(set)?;
-        let newly = waiter::change(self.id, set, SignalSet::empty())?;
+        let before = control::block_while_served(set)?;
+        let chain = foreign == ForeignHandlers::Chain;
+        let newly = waiter::change(self.id, set, SignalSet::empty(), chain)
+            .inspect_err(|_| undo_block(set.difference(before)))?;
         self.set = self.set.union(set);
         waiter::warn_unblocked_threads(newly);
         Ok(())
@@ -99,9 +128,17 @@ impl Registration {
     ///
     /// [`crate::Error::Io`] if the waiter thread is gone.
     pub fn remove(&mut self, set: SignalSet) -> Result<()> {
-        waiter::change(self.id, SignalSet::empty(), set)?;
+        waiter::change(self.id, SignalSet::empty(), set, false)?;
         self.set = self.set.difference(set);
         Ok(())
+    }
+}
+
+/// A refused registration leaves no block behind: the signal may belong to
+/// another library's handler, which must keep receiving it.
+fn undo_block(blocked_here: SignalSet) {
+    if !blocked_here.is_empty() {
+        let _ = control::unblock_after_serving(blocked_here);
     }
 }
 

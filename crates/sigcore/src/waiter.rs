@@ -16,6 +16,7 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use log::{debug, error, trace, warn};
 
 use crate::event::{next_seq, RawInfo, CODE_TIMER, CODE_UNKNOWN};
+use crate::neighbours::{self, Neighbours};
 use crate::sys::{self, SavedAction, SignalFd, BATCH};
 use crate::{Error, Result, Signal, SignalEvent, SignalSet};
 
@@ -156,12 +157,16 @@ enum Command {
         id: u64,
         set: SignalSet,
         sink: SinkRef,
+        /// Deliver to foreign handlers of these signals too.
+        chain: bool,
         reply: Sender<Result<SignalSet>>,
     },
     Change {
         id: u64,
         add: SignalSet,
         remove: SignalSet,
+        /// Deliver to foreign handlers of the added signals too.
+        chain: bool,
         reply: Sender<Result<SignalSet>>,
     },
     Unregister {
@@ -312,7 +317,7 @@ fn gone() -> Error {
 
 /// Starts serving `set` for `sink`; returns the registration id and the signals
 /// that were not served before.
-pub(crate) fn register(set: SignalSet, sink: SinkRef) -> Result<(u64, SignalSet)> {
+pub(crate) fn register(set: SignalSet, sink: SinkRef, chain: bool) -> Result<(u64, SignalSet)> {
     if on_waiter() {
         return Err(from_sink());
     }
@@ -329,6 +334,7 @@ pub(crate) fn register(set: SignalSet, sink: SinkRef) -> Result<(u64, SignalSet)
             id,
             set,
             sink,
+            chain,
             reply,
         })?;
     let newly = await_reply(&answer)??;
@@ -336,7 +342,7 @@ pub(crate) fn register(set: SignalSet, sink: SinkRef) -> Result<(u64, SignalSet)
 }
 
 /// Adds and removes signals of a registration; returns the newly served ones.
-pub(crate) fn change(id: u64, add: SignalSet, remove: SignalSet) -> Result<SignalSet> {
+pub(crate) fn change(id: u64, add: SignalSet, remove: SignalSet, chain: bool) -> Result<SignalSet> {
     if on_waiter() {
         return Err(from_sink());
     }
@@ -347,6 +353,7 @@ pub(crate) fn change(id: u64, add: SignalSet, remove: SignalSet) -> Result<Signa
         id,
         add,
         remove,
+        chain,
         reply,
     })?;
     await_reply(&answer)?
@@ -394,6 +401,8 @@ struct Registered {
     id: u64,
     set: SignalSet,
     sink: SinkRef,
+    /// The part of `set` whose foreign handlers get each event too.
+    chain: SignalSet,
 }
 
 struct Waiter {
@@ -407,6 +416,8 @@ struct Waiter {
     armed: SignalSet,
     /// Armed signals left out of the signalfd's set: held in the kernel.
     held: SignalSet,
+    /// Other handlers of the served signals.
+    neighbours: Neighbours,
     /// Released signals this thread unblocked so that their default action (or the
     /// restored handler) runs again even though the other threads block them.
     released: SignalSet,
@@ -423,6 +434,7 @@ impl Waiter {
             routes: vec![Vec::new(); slots],
             armed: SignalSet::empty(),
             held: SignalSet::empty(),
+            neighbours: Neighbours::new(),
             released: SignalSet::empty(),
         }
     }
@@ -486,7 +498,7 @@ impl Waiter {
         }
     }
 
-    fn drain_safety_net(&self) {
+    fn drain_safety_net(&mut self) {
         sys::drain_net(|raw| self.dispatch(&raw));
         sys::take_overflows(|signo, lost| {
             let raw = RawInfo {
@@ -511,7 +523,7 @@ impl Waiter {
         });
     }
 
-    fn dispatch(&self, raw: &RawInfo) {
+    fn dispatch(&mut self, raw: &RawInfo) {
         let Ok(signal) = Signal::new(raw.signo) else {
             return;
         };
@@ -535,6 +547,8 @@ impl Waiter {
                 error!("sigcore: a sink panicked while handling {event}; event lost for it");
             }
         }
+        self.neighbours
+            .after_dispatch(signal, raw, event.at, || saved()[signal.number() as usize]);
     }
 
     /// Applies pending commands; returns false on `Stop`.
@@ -545,9 +559,16 @@ impl Waiter {
                     id,
                     set,
                     sink,
+                    chain,
                     reply,
                 } => {
-                    self.registrations.push(Registered { id, set, sink });
+                    let chain = if chain { set } else { SignalSet::empty() };
+                    self.registrations.push(Registered {
+                        id,
+                        set,
+                        sink,
+                        chain,
+                    });
                     let result = self.rearm();
                     if result.is_err() {
                         // Leave nothing behind: the caller gets no Registration.
@@ -560,20 +581,28 @@ impl Waiter {
                     id,
                     add,
                     remove,
+                    chain,
                     reply,
                 } => {
                     let before = self
                         .registrations
                         .iter()
                         .find(|r| r.id == id)
-                        .map(|r| r.set);
+                        .map(|r| (r.set, r.chain));
                     if let Some(r) = self.registrations.iter_mut().find(|r| r.id == id) {
                         r.set = r.set.union(add).difference(remove);
+                        r.chain = if chain {
+                            r.chain.union(add)
+                        } else {
+                            r.chain.difference(add)
+                        }
+                        .intersection(r.set);
                     }
                     let result = self.rearm();
-                    if let (Err(_), Some(before)) = (&result, before) {
+                    if let (Err(_), Some((set, chain))) = (&result, before) {
                         if let Some(r) = self.registrations.iter_mut().find(|r| r.id == id) {
-                            r.set = before;
+                            r.set = set;
+                            r.chain = chain;
                         }
                         let _ = self.rearm();
                     }
@@ -624,13 +653,17 @@ impl Waiter {
             .registrations
             .iter()
             .fold(SignalSet::empty(), |all, r| all.union(r.set));
+        let chained: SignalSet = self
+            .registrations
+            .iter()
+            .fold(SignalSet::empty(), |all, r| all.union(r.chain));
         for signal in self.armed.difference(wanted) {
             self.disarm(signal);
         }
         let mut newly = SignalSet::empty();
         let mut result = Ok(());
         for signal in wanted.difference(self.armed) {
-            match self.arm(signal) {
+            match self.arm(signal, chained.contains(signal)) {
                 Ok(()) => {
                     newly.insert(signal);
                 }
@@ -640,6 +673,8 @@ impl Waiter {
                 }
             }
         }
+        self.neighbours
+            .set_chained(chained.intersection(self.armed));
         for sinks in &mut self.routes {
             sinks.clear();
         }
@@ -651,8 +686,18 @@ impl Waiter {
         result.map(|()| newly)
     }
 
-    fn arm(&mut self, signal: Signal) -> Result<()> {
-        let replaced = sys::install_net_handler(signal).map_err(|e| Error::io("sigaction", e))?;
+    fn arm(&mut self, signal: Signal, chain: bool) -> Result<()> {
+        let current = sys::current(signal).map_err(|e| Error::io("sigaction", e))?;
+        Neighbours::may_take(signal, &current, chain)?;
+        // Served before the handler goes in: a signal it catches at once is kept.
+        sys::set_served(self.armed.union(signal.into()).bits());
+        let replaced = match sys::install_net_handler(signal) {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                sys::set_served(self.armed.bits());
+                return Err(Error::io("sigaction", e));
+            }
+        };
         // Already set: a forked child re-arming what its parent served, whose
         // current handler is sigcore's own. Keep the original.
         let first = {
@@ -677,6 +722,7 @@ impl Waiter {
                     let _ = sys::restore(signal, &original);
                 }
             }
+            sys::set_served(self.armed.bits());
             return Err(Error::io("signalfd", e));
         }
         if first && replaced.kind() == sys::RawDisposition::Ignore {
@@ -698,11 +744,22 @@ impl Waiter {
             error!("sigcore: updating the signalfd failed: {e}");
         }
         let original = saved()[signal.number() as usize].take();
-        if let Some(saved) = original {
-            if let Err(e) = sys::restore(signal, &saved) {
-                error!("sigcore: restoring the disposition of {signal} failed: {e}");
+        match original {
+            // Someone installed a handler over sigcore's: theirs stays.
+            Some(_) if !neighbours::still_ours(signal) => {
+                debug!("sigcore: {signal} has another handler now; leaving it in place");
             }
+            Some(saved) => {
+                if let Err(e) = sys::restore(signal, &saved) {
+                    error!("sigcore: restoring the disposition of {signal} failed: {e}");
+                }
+            }
+            None => {}
         }
+        // After the restore: a delivery in between still finds the handler
+        // serving, and the waiter passes it on to the restored disposition.
+        sys::set_served(self.armed.bits());
+        self.neighbours.forget(signal);
         ORIGINALLY_IGNORED.fetch_and(!SignalSet::from(signal).bits(), Ordering::SeqCst);
         // A pending instance now meets the restored disposition here.
         if blocked_for_serving_only().contains(signal) && sys::thread_unblock(signal.into()).is_ok()

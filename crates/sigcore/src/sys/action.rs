@@ -2,6 +2,7 @@ use std::io;
 use std::mem::MaybeUninit;
 
 use super::check;
+use crate::event::RawInfo;
 use crate::Signal;
 
 /// A disposition as `sigaction` returned it, to put back later.
@@ -20,6 +21,61 @@ impl SavedAction {
     pub(crate) fn kind(&self) -> RawDisposition {
         classify(&self.0)
     }
+
+    /// Whether this is sigcore's own safety-net handler.
+    pub(crate) fn is_ours(&self) -> bool {
+        self.0.sa_sigaction == net_handler()
+    }
+
+    /// Whether this is a handler someone other than sigcore installed.
+    pub(crate) fn is_foreign(&self) -> bool {
+        self.kind() == RawDisposition::Handler && !self.is_ours()
+    }
+
+    /// Calls the handler (a foreign one: see `is_foreign`) for an event the
+    /// waiter took, on the calling thread, as the kernel would have: with a
+    /// `siginfo` rebuilt from `raw` and no context. Handlers that chain to
+    /// their predecessor may call sigcore's own; it does nothing then (see
+    /// `net::chaining`).
+    pub(crate) fn call(&self, raw: &RawInfo) {
+        if !self.is_foreign() {
+            return;
+        }
+        let mut info = siginfo_from_raw(raw);
+        super::net::chaining(raw.signo, || {
+            if self.0.sa_flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: installed with SA_SIGINFO, so the address is such a
+                // handler; it gets a complete, initialised siginfo and no context
+                // (null), as some kernels' signal frames allow.
+                let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { std::mem::transmute(self.0.sa_sigaction) };
+                handler(raw.signo, &mut info, std::ptr::null_mut());
+            } else {
+                // SAFETY: installed without SA_SIGINFO: a one-argument handler.
+                let handler: extern "C" fn(libc::c_int) =
+                    unsafe { std::mem::transmute(self.0.sa_sigaction) };
+                handler(raw.signo);
+            }
+        });
+    }
+}
+
+fn net_handler() -> libc::sighandler_t {
+    super::net::on_stray_signal
+        as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+        as libc::sighandler_t
+}
+
+/// A `siginfo_t` holding what `raw` holds, laid out as the kernel does.
+fn siginfo_from_raw(raw: &RawInfo) -> libc::siginfo_t {
+    let words = super::info::words_from_raw(raw);
+    // SAFETY: siginfo_t is 128 bytes of plain data, as the words are.
+    unsafe { std::mem::transmute::<[i32; 32], libc::siginfo_t>(words) }
+}
+
+/// The current disposition of `signal`, to keep or compare.
+pub(crate) fn current(signal: Signal) -> io::Result<SavedAction> {
+    query(signal).map(SavedAction)
 }
 
 fn classify(action: &libc::sigaction) -> RawDisposition {
@@ -57,13 +113,11 @@ fn replace(
 
 /// Installs the safety-net handler for `signal`; returns the disposition it replaced.
 pub(crate) fn install_net_handler(signal: Signal) -> io::Result<SavedAction> {
-    let handler = super::net::on_stray_signal
-        as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
     // SA_RESTART: a stray delivery must not make the interrupted thread's syscalls
     // fail with EINTR. SA_ONSTACK: use the thread's alternate stack if it has one.
     replace(
         signal,
-        handler as libc::sighandler_t,
+        net_handler(),
         libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK,
     )
 }

@@ -92,6 +92,35 @@ fn raw_from_words(words: &[i32; 32]) -> RawInfo {
     }
 }
 
+/// The inverse of `raw_from_words` for the fields a code uses: a `siginfo_t`'s
+/// 32 words, to hand an event to a foreign handler.
+pub(crate) fn words_from_raw(raw: &RawInfo) -> [i32; 32] {
+    let u = UNION_WORD;
+    let mut words = [0i32; 32];
+    words[0] = raw.signo;
+    words[2] = raw.code;
+    match raw.origin() {
+        crate::Origin::Timer { timer_id, overrun } => {
+            words[u] = timer_id;
+            words[u + 1] = overrun;
+        }
+        crate::Origin::Io { .. } => {
+            words[u + std::mem::size_of::<libc::c_long>() / 4] = raw.fd;
+        }
+        crate::Origin::Child { .. } => {
+            words[u] = raw.pid;
+            words[u + 1] = raw.uid as i32;
+            words[u + 2] = raw.status;
+        }
+        _ => {
+            words[u] = raw.pid;
+            words[u + 1] = raw.uid as i32;
+            words[u + 2] = raw.value;
+        }
+    }
+    words
+}
+
 /// Reads a `signalfd_siginfo`, which names every field explicitly.
 pub(crate) fn raw_from_signalfd(info: &libc::signalfd_siginfo) -> RawInfo {
     RawInfo {

@@ -16,7 +16,7 @@ mod timer;
 mod wake;
 
 pub(crate) use action::{
-    claim_wake_signal, disposition, install_net_handler, restore, set_default, set_ignore,
+    claim_wake_signal, current, disposition, install_net_handler, restore, set_default, set_ignore,
     RawDisposition, SavedAction,
 };
 pub(crate) use exec::{add_pre_exec, reset_before_exec, unblock_set};
@@ -29,7 +29,7 @@ pub(crate) use mask::{
     block_all_in_thread, pending, thread_block, thread_mask, thread_set_mask, thread_unblock,
     timed_wait,
 };
-pub(crate) use net::{drain_net, net_blocked, stats as net_stats, take_overflows};
+pub(crate) use net::{drain_net, net_blocked, set_served, stats as net_stats, take_overflows};
 pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
 pub(crate) use timer::{alarm, getitimer, setitimer};
 pub(crate) use wake::{

@@ -174,12 +174,42 @@ pub(crate) fn drain_net(mut f: impl FnMut(RawInfo)) {
     }
 }
 
+/// The thread (kernel id) calling a foreign handler for an event the waiter
+/// took, and the signal; a foreign handler that chains to its predecessor,
+/// sigcore's own, must not record the event a second time.
+static CHAINING_TID: AtomicI32 = AtomicI32::new(0);
+
+/// Runs `call` (a foreign handler) with the handler below told to stand aside
+/// on this thread.
+pub(super) fn chaining(signo: i32, call: impl FnOnce()) {
+    let _ = signo;
+    CHAINING_TID.store(super::gettid(), Ordering::SeqCst);
+    call();
+    CHAINING_TID.store(0, Ordering::SeqCst);
+}
+
+/// Which signals sigcore serves, as seen by the handler: a signal it no longer
+/// serves (a foreign handler installed over it chains here after the release)
+/// is none of its business.
+static SERVED: AtomicU64 = AtomicU64::new(0);
+
+/// Tells the handler which signals are served (bit `n - 1` for signal `n`).
+pub(crate) fn set_served(bits: u64) {
+    SERVED.store(bits, Ordering::SeqCst);
+}
+
 /// The handler itself. See the module docs for why each step is allowed here.
 pub(super) extern "C" fn on_stray_signal(
     signo: libc::c_int,
     info: *mut libc::siginfo_t,
     context: *mut libc::c_void,
 ) {
+    let served =
+        (1..=64).contains(&signo) && SERVED.load(Ordering::SeqCst) & (1 << (signo - 1)) != 0;
+    let chained = CHAINING_TID.load(Ordering::SeqCst);
+    if !served || (chained != 0 && chained == super::gettid()) {
+        return;
+    }
     // SAFETY: __errno_location returns this thread's errno slot; reading and
     // writing it is how handlers preserve errno for the code they interrupted.
     let saved_errno = unsafe { *libc::__errno_location() };
