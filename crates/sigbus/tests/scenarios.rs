@@ -11,7 +11,7 @@ use sigbus::{
     Actor, ActorExit, Bus, Context, DeliverError, MailboxKind, Overflow, SenderFilter,
     ShutdownNotice, Supervision,
 };
-use sigcore::{Disposition, Origin, ProcSignals, Signal, SignalEvent, SignalSet};
+use sigcore::{CommandExt, Disposition, Origin, ProcSignals, Signal, SignalEvent, SignalSet};
 use sigtest::{ms, scenario, Scenario, WaitOutcome};
 
 fn me() -> i32 {
@@ -740,6 +740,42 @@ fn an_actor_takes_only_its_own_stranded_signals() {
     bus.shutdown();
 }
 
+/// A child spawned with `reset_signals` from an actor's thread (which sigcore
+/// started with every signal blocked) gets the program's own mask back, not 57
+/// blocked signals; and with the bus serving SIGPIPE, SIGPIPE at its default,
+/// as `std::process::Command` gives it.
+fn children_spawned_from_an_actor_get_normal_signals() {
+    let program_mask = sigcore::thread_mask().unwrap();
+    sigcore::block([Signal::USR1, Signal::PIPE].into()).unwrap();
+    let bus = Bus::new();
+    let _pipe = bus.subscribe(Signal::PIPE).unwrap();
+    let (tx, rx) = unbounded();
+    let actor = bus
+        .actor("spawner")
+        .signals(Signal::USR1)
+        .spawn_fn(move |_, _| {
+            let child = std::process::Command::new("sleep")
+                .arg("30")
+                .reset_signals()
+                .spawn()
+                .unwrap();
+            tx.send(child).unwrap();
+        })
+        .unwrap();
+    assert!(sigtest::eventually(secs(5), || actor.tid() != 0));
+    sigcore::raise(Signal::USR1).unwrap();
+    let mut child = rx.recv_timeout(secs(10)).unwrap();
+    let status = ProcSignals::of_process(child.id() as i32).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status.blocked, program_mask, "the child's mask");
+    assert!(
+        !status.ignored.contains(Signal::PIPE),
+        "SIGPIPE must be at its default"
+    );
+    bus.shutdown();
+}
+
 fn main() {
     sigtest::run(&[
         scenario!(four_workers_all_receive_one_kill),
@@ -766,5 +802,6 @@ fn main() {
         scenario!(forbidden_signals_are_refused),
         scenario!(a_huge_grace_period_and_an_early_shutdown_are_handled),
         scenario!(an_actor_takes_only_its_own_stranded_signals),
+        scenario!(children_spawned_from_an_actor_get_normal_signals),
     ]);
 }

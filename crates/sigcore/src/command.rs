@@ -1,6 +1,27 @@
+use std::cell::Cell;
 use std::process::Command;
 
-use crate::{sys, waiter, SignalSet};
+use crate::{sys, waiter, Signal, SignalSet};
+
+thread_local! {
+    /// For threads sigcore started with every signal blocked (`spawn_blocked`:
+    /// actors, the waiter): the mask of the thread that created them, with the
+    /// validity bit 1 << 64 (const-initialised and without destructor, so reading
+    /// it between fork and exec is only a load).
+    static BASE_MASK: Cell<u128> = const { Cell::new(0) };
+}
+
+/// Records the creator's mask for a thread started with everything blocked.
+pub(crate) fn set_thread_base_mask(mask: SignalSet) {
+    BASE_MASK.with(|b| b.set((1 << 64) | u128::from(mask.bits())));
+}
+
+/// The calling thread's mask as the program made it: for a thread sigcore
+/// started blocked, its creator's.
+fn thread_base_mask() -> Option<SignalSet> {
+    let base = BASE_MASK.with(Cell::get);
+    (base >> 64 == 1).then(|| SignalSet::from_bits(base as u64))
+}
 
 /// Gives children spawned with [`std::process::Command`] normal signal behaviour.
 ///
@@ -9,10 +30,15 @@ use crate::{sys, waiter, SignalSet};
 /// this, a child of a sigcore program starts with SIGTERM and SIGINT blocked and
 /// ignores `kill PID`. `reset_signals` adds a `pre_exec` step that, in the child:
 ///
-/// - unblocks every signal sigcore (or its safety net) blocked, leaving blocks you
-///   made yourself alone;
+/// - gives it the spawning thread's mask as the program made it, minus every
+///   signal sigcore (or its safety net) blocked: blocks you made yourself stay.
+///   From a thread sigcore started with everything blocked (an actor, any
+///   [`crate::spawn_blocked`] thread), that is the mask of the thread that
+///   created it, so a child spawned there has normal signals too;
 /// - sets each signal sigcore serves back to what it was before sigcore took it
-///   (`SIG_IGN` if it was ignored, else `SIG_DFL`).
+///   (`SIG_IGN` if it was ignored, else `SIG_DFL`), except SIGPIPE, which goes to
+///   `SIG_DFL` as `std::process::Command` gives it (the `SIG_IGN` sigcore found
+///   was the Rust runtime's own).
 ///
 /// # Caveats
 ///
@@ -45,11 +71,15 @@ impl CommandExt for Command {
         // useful; capture it at spawn time instead, inside the hook, where only
         // atomics are read (async-signal-safe).
         sys::add_pre_exec(self, || {
-            let unblock = sys::unblock_set(waiter::blocked_by_sigcore());
+            let ours = waiter::blocked_by_sigcore();
+            // A thread sigcore started blocked: the creator's mask, minus ours.
+            let mask = thread_base_mask().map(|base| sys::unblock_set(base.difference(ours)));
+            let unblock = sys::unblock_set(ours);
             let served = waiter::armed();
-            let ignored = waiter::originally_ignored().intersection(served);
+            let mut ignored = waiter::originally_ignored().intersection(served);
+            ignored.remove(Signal::PIPE);
             let default: SignalSet = served.difference(ignored);
-            sys::reset_before_exec(&unblock, ignored, default)
+            sys::reset_before_exec(mask.as_ref(), &unblock, ignored, default)
         });
         self
     }

@@ -381,6 +381,76 @@ pub fn set_default(signal: Signal) -> Result<Disposition> {
     change_disposition(signal, sys::set_default)
 }
 
+/// Puts `signal` back to the disposition the process started with (Go's
+/// `signal.Reset`): ignored if it was ignored when the process started (under
+/// `nohup`, SIGHUP; in a shell's background job, SIGINT), else the default.
+/// Returns the previous disposition. [`set_default`] is CPython's `SIG_DFL`
+/// instead: the default, whatever the process started with.
+///
+/// SIGPIPE counts as started at its inherited disposition, before the Rust
+/// runtime ignored it.
+///
+/// # Errors
+///
+/// As for [`ignore`].
+///
+/// # Examples
+///
+/// ```
+/// use sigcore::{Disposition, Signal};
+///
+/// sigcore::ignore(Signal::HUP)?;
+/// sigcore::reset(Signal::HUP)?;
+/// assert_eq!(sigcore::disposition(Signal::HUP)?, sigcore::disposition_at_start(Signal::HUP));
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn reset(signal: Signal) -> Result<Disposition> {
+    match disposition_at_start(signal) {
+        Disposition::Ignore => ignore(signal),
+        _ => set_default(signal),
+    }
+}
+
+/// The disposition `signal` had when the process started: [`Disposition::Ignore`]
+/// when the parent left it ignored, else [`Disposition::Default`] (handlers do
+/// not survive `exec`). Read before `main` ran, so SIGPIPE shows what was
+/// inherited, not the Rust runtime's `SIG_IGN`.
+///
+/// # Examples
+///
+/// ```
+/// // Unless a parent ignored it, SIGPIPE started at its default, even though
+/// // the Rust runtime ignores it now.
+/// let pipe = sigcore::disposition_at_start(sigcore::Signal::PIPE);
+/// assert!(matches!(pipe, sigcore::Disposition::Default | sigcore::Disposition::Ignore));
+/// ```
+pub fn disposition_at_start(signal: Signal) -> Disposition {
+    if sys::ignored_at_start() & SignalSet::from(signal).bits() != 0 {
+        Disposition::Ignore
+    } else {
+        Disposition::Default
+    }
+}
+
+/// The mask the process's main thread started with, inherited from its parent
+/// (read before `main`, like [`disposition_at_start`]).
+///
+/// # Examples
+///
+/// ```
+/// let inherited = sigcore::mask_at_start();
+/// sigcore::block(sigcore::Signal::USR1.into())?;
+/// // Blocking now does not change what the process started with.
+/// assert_eq!(sigcore::mask_at_start(), inherited);
+/// if !inherited.is_empty() {
+///     eprintln!("started with {inherited} blocked: the parent did not reset its mask");
+/// }
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn mask_at_start() -> SignalSet {
+    SignalSet::from_bits(sys::blocked_at_start())
+}
+
 /// Waits in the calling thread for one signal of `set`, at most `timeout` (`None`:
 /// forever): Python's `sigtimedwait`, returning `Ok(None)` on timeout.
 ///
@@ -561,7 +631,11 @@ where
 {
     // The new thread inherits the mask at creation: block all here, spawn, restore.
     let previous = sys::block_all_in_thread()?;
-    let spawned = builder.spawn(f);
+    let spawned = builder.spawn(move || {
+        // Its children get the creator's mask back (see CommandExt), not this one.
+        crate::command::set_thread_base_mask(previous);
+        f()
+    });
     sys::thread_set_mask(previous)?;
     spawned
 }

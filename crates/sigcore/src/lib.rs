@@ -160,10 +160,10 @@ mod waiter;
 pub use crate::{
     command::CommandExt,
     control::{
-        block, block_while_served, disposition, exit_by_signal, held, hold, ignore, pending,
-        resume, safety_net_stats, served, set_default, spawn_blocked, take_thread_directed,
-        thread_mask, thread_pending, unblock, unblock_after_serving, wait, Disposition,
-        SafetyNetStats,
+        block, block_while_served, disposition, disposition_at_start, exit_by_signal, held, hold,
+        ignore, mask_at_start, pending, reset, resume, safety_net_stats, served, set_default,
+        spawn_blocked, take_thread_directed, thread_mask, thread_pending, unblock,
+        unblock_after_serving, wait, Disposition, SafetyNetStats,
     },
     error::{Error, Result},
     event::{ChildStatus, IoEvent, Origin, SignalEvent},

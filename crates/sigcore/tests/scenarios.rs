@@ -628,6 +628,40 @@ fn hostile_thread_names_are_read_and_escaped() {
     assert!(waiter_gone(), "the idle waiter must still leave");
 }
 
+/// The state the process started with is read before `main`: SIGPIPE shows
+/// its inherited default (the test harness spawns scenarios with std's
+/// `Command`, which resets it), not the Rust runtime's SIG_IGN. `reset` goes
+/// back to it (Go's `signal.Reset`); `set_default` is CPython's SIG_DFL.
+fn reset_goes_back_to_the_state_at_start() {
+    assert_eq!(
+        sigcore::disposition_at_start(Signal::PIPE),
+        Disposition::Default
+    );
+    assert_eq!(
+        sigcore::disposition(Signal::PIPE).unwrap(),
+        Disposition::Ignore
+    );
+    for signal in [Signal::HUP, Signal::INT, Signal::USR1] {
+        // Whatever the parent left (nohup: HUP ignored; a background job: INT).
+        let at_start = sigcore::disposition_at_start(signal);
+        assert_eq!(sigcore::disposition(signal).unwrap(), at_start, "{signal}");
+        sigcore::ignore(signal).unwrap();
+        sigcore::reset(signal).unwrap();
+        assert_eq!(sigcore::disposition(signal).unwrap(), at_start, "{signal}");
+        sigcore::set_default(signal).unwrap();
+        assert_eq!(sigcore::disposition(signal).unwrap(), Disposition::Default);
+        sigcore::reset(signal).unwrap();
+        assert_eq!(sigcore::disposition(signal).unwrap(), at_start, "{signal}");
+    }
+    // Served signals are refused, as for ignore and set_default.
+    sigcore::block(Signal::USR2.into()).unwrap();
+    let _signals = Signals::new(Signal::USR2.into()).unwrap();
+    assert!(matches!(
+        sigcore::reset(Signal::USR2),
+        Err(Error::InUse { .. })
+    ));
+}
+
 /// Restore-on-release, in a child: the default action comes back.
 fn released_signal_kills_again() {
     let child = sigtest::run_helper("_release_then_raise", &[]);
@@ -972,6 +1006,7 @@ fn main() {
         scenario!(commands_complete_when_nobody_fills_the_queue).timeout(Duration::from_secs(20)),
         Scenario::new("_park_as_nobody", park_as_nobody).helper(),
         scenario!(an_outside_wake_signal_is_harmless),
+        scenario!(reset_goes_back_to_the_state_at_start),
         scenario!(hostile_thread_names_are_read_and_escaped),
         scenario!(a_foreign_handler_on_sigrtmax_moves_the_wake_signal),
         Scenario::new("_serve_then_exit_by_term", serve_then_exit_by_term).helper(),

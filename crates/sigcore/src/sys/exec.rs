@@ -4,12 +4,14 @@ use super::mask::to_sigset;
 use crate::SignalSet;
 
 /// Undoes sigcore's signal changes in a freshly forked child, before `exec`:
-/// unblocks `unblock`, sets `ignore` to SIG_IGN and `default` to SIG_DFL.
+/// sets the mask to `mask` if given, else unblocks `unblock`; sets `ignore` to
+/// SIG_IGN and `default` to SIG_DFL.
 ///
 /// Runs between `fork` and `exec`, so it only calls async-signal-safe functions
 /// (`sigaction`, `pthread_sigmask`, which is `rt_sigprocmask` here) on sets built
 /// before the fork.
 pub(crate) fn reset_before_exec(
+    mask: Option<&libc::sigset_t>,
     unblock: &libc::sigset_t,
     ignore: SignalSet,
     default: SignalSet,
@@ -25,8 +27,12 @@ pub(crate) fn reset_before_exec(
             })?;
         }
     }
-    // SAFETY: `unblock` is an initialised sigset; affects only this (child) thread.
-    let ret = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, unblock, std::ptr::null_mut()) };
+    let (how, set) = match mask {
+        Some(mask) => (libc::SIG_SETMASK, mask),
+        None => (libc::SIG_UNBLOCK, unblock),
+    };
+    // SAFETY: `set` is an initialised sigset; affects only this (child) thread.
+    let ret = unsafe { libc::pthread_sigmask(how, set, std::ptr::null_mut()) };
     if ret != 0 {
         return Err(io::Error::from_raw_os_error(ret));
     }

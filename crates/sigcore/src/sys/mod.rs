@@ -12,6 +12,7 @@ mod info;
 mod mask;
 mod net;
 mod send;
+mod startup;
 mod timer;
 mod wake;
 
@@ -31,6 +32,7 @@ pub(crate) use mask::{
 };
 pub(crate) use net::{drain_net, net_blocked, set_served, stats as net_stats, take_overflows};
 pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
+pub(crate) use startup::{blocked_at_start, ignored_at_start};
 pub(crate) use timer::{alarm, getitimer, setitimer};
 pub(crate) use wake::{
     clear as clear_wake, create_timer as create_wake_timer, delete_timer as delete_wake_timer,
