@@ -47,6 +47,9 @@ pub(crate) struct Inner {
     /// How far [`Bus::shutdown`] has got; concurrent callers wait for `Down`.
     phase: Mutex<Phase>,
     phase_changed: Condvar,
+    /// Dropped when the bus is down: its receivers then disconnect.
+    down_tx: Mutex<Option<Sender<()>>>,
+    down_rx: Receiver<()>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +114,7 @@ impl Bus {
     /// assert!(bus.routes().is_empty());
     /// ```
     pub fn new() -> Bus {
+        let (down_tx, down_rx) = bounded(0);
         Bus {
             inner: Arc::new(Inner {
                 router: Arc::new(Router::new()),
@@ -126,6 +130,8 @@ impl Bus {
                 owner: std::process::id(),
                 phase: Mutex::new(Phase::Up),
                 phase_changed: Condvar::new(),
+                down_tx: Mutex::new(Some(down_tx)),
+                down_rx,
             }),
         }
     }
@@ -471,6 +477,17 @@ impl Inner {
     fn end_shutdown(&self) {
         *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = Phase::Down;
         self.phase_changed.notify_all();
+        drop(
+            self.down_tx
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+    }
+
+    /// A receiver that disconnects once the bus is down.
+    pub(crate) fn down(&self) -> Receiver<()> {
+        self.down_rx.clone()
     }
 
     fn arm(

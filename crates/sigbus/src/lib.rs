@@ -68,8 +68,13 @@
 //!   the `pthread_kill` analogue, without touching process signal state.
 //! - [`Actor`], [`Bus::actor`]: named threads with a signal mailbox, a message
 //!   queue and a control port (served first), supervised by [`Supervision`].
-//! - [`Bus::shutdown_coordinator`]: first SIGINT/SIGTERM → graceful shutdown with a
-//!   grace period; second one (or the deadline) → the process ends by that signal.
+//! - [`Bus::shutdown_coordinator`] (or [`Bus::coordinator`] for the policy):
+//!   first SIGINT/SIGTERM → graceful shutdown with a grace period, a notice to
+//!   every actor and to any thread that asked ([`ShutdownCoordinator::notice`]);
+//!   a second one (a burst counts as one, see [`SecondSignal`]) or the deadline
+//!   → the process ends by that signal, also during the drain after a clean
+//!   shutdown (the escape hatch stays armed until exit or
+//!   [`ShutdownCoordinator::disarm`]).
 //! - [`Bus::routes`] and [`Bus::stats`]: who listens to what; counters.
 //!
 //! # Delivery
@@ -126,7 +131,9 @@ pub use crate::{
     filter::SenderFilter,
     mailbox::{MailboxKind, Overflow},
     registry::SubscriptionId,
-    shutdown::{ShutdownCoordinator, ShutdownNotice, ShutdownOutcome},
+    shutdown::{
+        CoordinatorBuilder, SecondSignal, ShutdownCoordinator, ShutdownNotice, ShutdownOutcome,
+    },
     stats::{BusStats, Listener, MailboxStats, Route, SignalStats},
     subscription::Subscription,
 };

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, unbounded};
 use sigbus::{
-    Actor, ActorExit, Bus, Context, DeliverError, MailboxKind, Overflow, SenderFilter,
-    ShutdownNotice, Supervision,
+    Actor, ActorExit, Bus, Context, DeliverError, MailboxKind, Overflow, SecondSignal,
+    SenderFilter, ShutdownNotice, Supervision,
 };
 use sigcore::{CommandExt, Disposition, Origin, ProcSignals, Signal, SignalEvent, SignalSet};
 use sigtest::{ms, scenario, Scenario, WaitOutcome};
@@ -375,6 +375,8 @@ fn a_supervision_limit_and_escalation_end_cleanly() {
 
 struct Worker {
     ignore_notice: bool,
+    /// Takes this long to stop after the notice (slow cleanup).
+    cleanup: Duration,
 }
 
 impl Actor for Worker {
@@ -383,6 +385,7 @@ impl Actor for Worker {
     fn on_shutdown(&mut self, ctx: &mut Context<()>, notice: &ShutdownNotice) {
         println!("{} got the notice ({:?})", ctx.name(), notice.signal);
         if !self.ignore_notice {
+            thread::sleep(self.cleanup);
             ctx.stop();
         }
     }
@@ -396,16 +399,27 @@ fn coordinated_child() {
     sigcore::block([Signal::INT, Signal::TERM, Signal::USR1].into()).unwrap();
     let stubborn = std::env::var("STUBBORN").is_ok();
     let grace = ms(std::env::var("GRACE_MS").unwrap().parse().unwrap());
+    let cleanup = ms(std::env::var("CLEANUP_MS").map_or(0, |v| v.parse().unwrap()));
+    let second = match std::env::var("SECOND") {
+        Ok(policy) if policy == "ignore" => SecondSignal::Ignore,
+        _ => SecondSignal::default(),
+    };
     let bus = Bus::new();
     for i in 0..3 {
         bus.actor(format!("worker-{i}"))
             .signals(Signal::USR1)
             .spawn(move || Worker {
                 ignore_notice: stubborn && i == 0,
+                cleanup,
             })
             .unwrap();
     }
-    let coordinator = bus.shutdown_coordinator(grace).unwrap();
+    let coordinator = bus
+        .coordinator()
+        .grace(grace)
+        .second_signal(second)
+        .start()
+        .unwrap();
     let outcome = coordinator
         .wait()
         .expect("a shutdown signal started the shutdown");
@@ -450,7 +464,8 @@ fn a_second_sigterm_kills_the_process_by_sigterm() {
     );
     wait_until_serving(child.pid(), Signal::TERM);
     sigcore::kill(child.pid(), Signal::TERM).unwrap();
-    thread::sleep(ms(300)); // let the first one be taken, so the two do not merge
+    // Past the default burst window (500 ms): a separate, second signal.
+    thread::sleep(ms(700));
     sigcore::kill(child.pid(), Signal::TERM).unwrap();
     let (outcome, stdout, stderr) = child.wait(secs(20));
     assert_eq!(
@@ -477,6 +492,188 @@ fn the_grace_period_running_out_kills_by_the_first_signal() {
     assert!(
         stdout.contains("worker-1 stopped"),
         "the others stopped cleanly: {stdout}"
+    );
+}
+
+/// Ten SIGINTs at once (a terminal's process group, a supervisor or a script
+/// signalling every process) are one request: a graceful shutdown, exit 0, in
+/// every one of 10 runs. (Every INT after the first used to count as "second".)
+fn a_burst_of_sigints_shuts_down_gracefully() {
+    for round in 0..10 {
+        let child = sigtest::run_helper(
+            "_coordinated_child",
+            &[("GRACE_MS", "5000".into()), ("CLEANUP_MS", "100".into())],
+        );
+        wait_until_serving(child.pid(), Signal::INT);
+        for _ in 0..10 {
+            sigcore::kill(child.pid(), Signal::INT).unwrap();
+        }
+        let (outcome, stdout, stderr) = child.wait(secs(20));
+        assert_eq!(
+            outcome,
+            WaitOutcome::Exited(0),
+            "round {round}: {stdout}{stderr}"
+        );
+    }
+}
+
+/// `SecondSignal::Ignore` (Go's `NotifyContext`): a later second signal does not
+/// cut a slow but finite cleanup short.
+fn the_ignore_policy_lets_a_slow_cleanup_finish() {
+    let child = sigtest::run_helper(
+        "_coordinated_child",
+        &[
+            ("GRACE_MS", "10000".into()),
+            ("CLEANUP_MS", "1500".into()),
+            ("SECOND", "ignore".into()),
+        ],
+    );
+    wait_until_serving(child.pid(), Signal::TERM);
+    sigcore::kill(child.pid(), Signal::TERM).unwrap();
+    thread::sleep(ms(700));
+    sigcore::kill(child.pid(), Signal::TERM).unwrap();
+    let (outcome, stdout, stderr) = child.wait(secs(20));
+    assert_eq!(outcome, WaitOutcome::Exited(0), "{stdout}{stderr}");
+    assert!(stdout.contains("clean shutdown"), "{stdout}");
+}
+
+/// After `wait` returns, `main` drains; the escape hatch is still armed, so a
+/// second Ctrl-C there ends the process at once, by that signal.
+fn a_second_signal_during_the_drain_ends_the_process() {
+    let marker = std::env::temp_dir().join(format!("sigbus-drain-{}", me()));
+    let child = sigtest::run_helper(
+        "_draining_child",
+        &[("MARKER", marker.to_string_lossy().into_owned())],
+    );
+    wait_until_serving(child.pid(), Signal::TERM);
+    sigcore::kill(child.pid(), Signal::TERM).unwrap();
+    assert!(
+        sigtest::eventually(secs(10), || marker.exists()),
+        "the child never started draining"
+    );
+    thread::sleep(ms(600)); // past the burst window
+    let sent = Instant::now();
+    sigcore::kill(child.pid(), Signal::TERM).unwrap();
+    let (outcome, stdout, stderr) = child.wait(secs(30));
+    let _ = std::fs::remove_file(&marker);
+    assert_eq!(
+        outcome,
+        WaitOutcome::Signaled(libc::SIGTERM),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        sent.elapsed() < secs(5),
+        "took {:?}: the drain (20 s) was not cut short",
+        sent.elapsed()
+    );
+    assert!(!stdout.contains("drained"), "{stdout}");
+}
+
+/// The child for the drain scenario: one actor, a coordinator, then a long
+/// drain in `main` after the clean shutdown.
+fn draining_child() {
+    sigcore::block([Signal::INT, Signal::TERM].into()).unwrap();
+    let bus = Bus::new();
+    bus.actor("worker")
+        .signals(Signal::USR1)
+        .spawn_fn(|_, _| {})
+        .unwrap();
+    let coordinator = bus.shutdown_coordinator(secs(5)).unwrap();
+    coordinator.wait().expect("a clean shutdown");
+    std::fs::write(std::env::var("MARKER").unwrap(), "draining").unwrap();
+    thread::sleep(secs(20));
+    println!("drained");
+}
+
+/// Threads that are not actors get the notice too, and can select over it.
+fn plain_threads_get_the_shutdown_notice() {
+    sigcore::block([Signal::INT, Signal::TERM].into()).unwrap();
+    let bus = Bus::new();
+    let coordinator = bus.shutdown_coordinator(secs(5)).unwrap();
+    let (work_tx, work) = unbounded::<u32>();
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let notice = coordinator.notice();
+            let work = work.clone();
+            thread::spawn(move || loop {
+                select! {
+                    recv(work) -> _ => {},
+                    recv(notice) -> n => return n.unwrap().signal,
+                }
+            })
+        })
+        .collect();
+    work_tx.send(1).unwrap();
+    sigcore::raise(Signal::TERM).unwrap();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), Some(Signal::TERM));
+    }
+    assert!(coordinator.wait().is_some());
+    // A late receiver gets it at once.
+    assert_eq!(
+        coordinator.notice().recv_timeout(secs(1)).unwrap().signal,
+        Some(Signal::TERM)
+    );
+    coordinator.disarm();
+}
+
+fn subscribe_in_a_helper(signal: Signal) -> sigbus::Subscription {
+    let bus = Bus::new();
+    bus.subscribe(signal).unwrap()
+    // the only Bus handle is dropped here
+}
+
+/// A helper builds the bus and returns only the subscription: it keeps its
+/// routing (no start-up block here, so a lost routing would let SIGUSR1 kill
+/// the process), and dropping it releases the signal as found.
+fn a_subscription_outlives_its_bus_handle() {
+    let found = sigcore::disposition(Signal::USR1).unwrap();
+    let sub = subscribe_in_a_helper(Signal::USR1);
+    assert_eq!(
+        sigcore::disposition(Signal::USR1).unwrap(),
+        Disposition::Served
+    );
+    for _ in 0..3 {
+        sigcore::raise(Signal::USR1).unwrap();
+        assert_eq!(sub.recv_timeout(secs(10)).unwrap().signal, Signal::USR1);
+    }
+    drop(sub);
+    assert_eq!(sigcore::disposition(Signal::USR1).unwrap(), found);
+    assert!(
+        !sigcore::thread_mask().unwrap().contains(Signal::USR1),
+        "the subscribing thread's block is undone"
+    );
+}
+
+/// A running actor keeps its bus alive after every handle is dropped; a clone
+/// of the handle still shuts everything down.
+fn an_actor_outlives_its_bus_handles() {
+    sigcore::block(Signal::USR2.into()).unwrap();
+    let bus = Bus::new();
+    let (tx, rx) = unbounded();
+    let actor = bus
+        .actor("keeper")
+        .signals(Signal::USR2)
+        .spawn_fn(move |_, event: SignalEvent| tx.send(event.signal).unwrap())
+        .unwrap();
+    let other = bus.clone();
+    drop(bus);
+    sigcore::raise(Signal::USR2).unwrap();
+    assert_eq!(rx.recv_timeout(secs(10)).unwrap(), Signal::USR2);
+    drop(other);
+    sigcore::raise(Signal::USR2).unwrap();
+    assert_eq!(
+        rx.recv_timeout(secs(10)).unwrap(),
+        Signal::USR2,
+        "no handle left: the actor still gets its signal"
+    );
+    assert!(actor.is_running());
+    actor.stop();
+    assert_eq!(actor.join(), Some(ActorExit::Stopped));
+    assert!(
+        sigtest::eventually(secs(5), || sigcore::disposition(Signal::USR2).unwrap()
+            != Disposition::Served),
+        "the last holder gone, the signal is released"
     );
 }
 
@@ -791,6 +988,13 @@ fn main() {
         scenario!(graceful_shutdown_on_sigterm_joins_actors_and_exits_0),
         scenario!(a_second_sigterm_kills_the_process_by_sigterm),
         scenario!(the_grace_period_running_out_kills_by_the_first_signal),
+        scenario!(a_burst_of_sigints_shuts_down_gracefully),
+        scenario!(the_ignore_policy_lets_a_slow_cleanup_finish),
+        scenario!(a_second_signal_during_the_drain_ends_the_process),
+        Scenario::new("_draining_child", draining_child).helper(),
+        scenario!(plain_threads_get_the_shutdown_notice),
+        scenario!(a_subscription_outlives_its_bus_handle),
+        scenario!(an_actor_outlives_its_bus_handles),
         Scenario::new("_coordinated_child", coordinated_child).helper(),
         scenario!(targeted_delivery_reaches_only_its_target),
         scenario!(a_signal_racing_the_last_unsubscribe_is_never_lost),

@@ -586,7 +586,9 @@ pub fn take_thread_directed(set: SignalSet) -> Result<Vec<SignalEvent>> {
 ///
 /// Use it after handling SIGINT/SIGTERM yourself, once cleanup is done or given
 /// up. If the default action of `signal` does not terminate (SIGCHLD, SIGCONT…),
-/// the process exits with status `128 + signal` instead.
+/// the process exits with status `128 + signal` instead; so does PID 1 of a pid
+/// namespace (a container's init), where the kernel drops a signal at its
+/// default action, at once.
 ///
 /// # Examples
 ///
@@ -595,6 +597,12 @@ pub fn take_thread_directed(set: SignalSet) -> Result<Vec<SignalEvent>> {
 /// sigcore::exit_by_signal(sigcore::Signal::TERM);
 /// ```
 pub fn exit_by_signal(signal: Signal) -> ! {
+    // PID 1 of a namespace (a container's init) never gets a signal whose action
+    // is the default, its own re-raise included (design fact 16): exit at once
+    // with the status a shell would show.
+    if sys::getpid() == 1 {
+        std::process::exit(128 + signal.number());
+    }
     // Dispositions are process-wide: even if sigcore serves the signal, the
     // process is leaving, so the default goes back now.
     let _ = sys::set_default(signal);
