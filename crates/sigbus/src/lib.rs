@@ -98,7 +98,17 @@
 //!
 //! - Everything in [`sigcore`]'s caveats applies: standard signals coalesce, real-
 //!   time ones queue; block the set in `main` before spawning threads; spawn
-//!   children with [`sigcore::CommandExt::reset_signals`].
+//!   children with [`sigcore::CommandExt::reset_signals`] (children that
+//!   third-party code spawns inherit the blocked mask: see sigcore's caveats);
+//!   another library's handler on a signal is refused unless you opt into
+//!   delivering to both (`foreign_handlers`).
+//! - Subscribing blocks the signal in the subscribing thread. Releasing it (the
+//!   last subscription of any bus, or [`Bus::shutdown`]) undoes that block in the
+//!   thread that releases it if that thread is the one that subscribed; other
+//!   threads keep their block (no thread can change another's mask), so a
+//!   process-directed signal then goes to the waiter thread, which takes its
+//!   restored disposition, and children those threads spawn without
+//!   `reset_signals` inherit the block.
 //! - Routing happens on sigcore's waiter thread; a full mailbox drops (and
 //!   counts) rather than waiting, unless it asked for [`Overflow::Backpressure`].
 //! - Bus calls from inside a sigcore [`sigcore::Sink`] (on the waiter thread)

@@ -26,7 +26,10 @@ fn io(call: &'static str) -> impl FnOnce(std::io::Error) -> Error {
 /// at once (see [`block_while_served`]).
 ///
 /// Children inherit a blocked mask across `exec`: spawn them with
-/// [`crate::CommandExt::reset_signals`] so they die on SIGTERM like normal programs.
+/// [`crate::CommandExt::reset_signals`] so they die on SIGTERM like normal
+/// programs. **Children spawned by code you do not control** (another crate's
+/// `Command`, `libc::system`, a C library) inherit the block and will ignore
+/// SIGTERM and Ctrl-C; see the crate docs, "Caveats".
 ///
 /// # Errors
 ///

@@ -83,6 +83,22 @@
 //!    still arrive whole, a `kill`'s sender may be lost (counted in
 //!    [`safety_net_stats`], logged).
 //!
+//! # Other signal libraries in the process
+//!
+//! A handler that someone else installed (signal-hook, and so tokio's signal
+//! driver; a C library; your own `sigaction`) cannot run while sigcore serves
+//! the signal: sigcore blocks it and takes it from a signalfd. So sigcore never
+//! takes a signal from another library silently:
+//!
+//! - a signal that already has a foreign handler is refused
+//!   ([`Error::ForeignHandler`] names it), unless the registration opts into
+//!   [`ForeignHandlers::Chain`]: then sigcore serves it *and* calls that handler
+//!   for each event, on the waiter thread, as the kernel would have;
+//! - a handler installed over sigcore's while it serves the signal is noticed at
+//!   the next event: a warning by default, chained under `Chain`;
+//! - on release, sigcore restores the disposition it found only if its own
+//!   handler is still installed; a handler installed meanwhile stays.
+//!
 //! # Releasing a signal
 //!
 //! Dropping the last [`Registration`] (or [`Signals`]) that holds a signal puts its
@@ -128,8 +144,16 @@
 //!   queue entry was set aside in advance.
 //! - **Process-wide effects**: dispositions are per process. While sigcore serves a
 //!   signal, [`ignore`] and [`set_default`] refuse to touch it.
-//! - **Children** inherit the blocked mask across `exec`; spawn them with
-//!   [`CommandExt::reset_signals`]. A child of `fork` without `exec` has no waiter:
+//! - **Children** inherit the blocked mask across `exec`, and a blocked signal
+//!   that nothing waits for is never delivered: such a child ignores `kill PID`
+//!   and Ctrl-C. Spawn children with [`CommandExt::reset_signals`] (from any
+//!   thread, actors included). **Children that third-party code spawns**
+//!   (a crate's own `Command`, `libc::system`, `popen`, a C library that forks)
+//!   cannot get it: they inherit the mask of the thread that spawns them. Spawn
+//!   such work from a thread that unblocks the set first, or exec through a
+//!   wrapper that resets it (`sigbus init`); `sigbus inspect PID` flags the
+//!   symptom (signals blocked but neither caught nor waited for).
+//!   A child of `fork` without `exec` has no waiter:
 //!   its signals stay blocked until it creates a registration of its own (sigcore
 //!   notices the new pid and starts a fresh waiter; what the child inherited from
 //!   the parent is inert). As with any library that uses locks, `fork` while
