@@ -61,6 +61,34 @@ fn reload_server_reloads_and_drains() {
 }
 
 #[test]
+fn tokio_server_reloads_with_the_sender_and_drains() {
+    runs_and_exits_0(
+        "tokio_server",
+        &[
+            "client: hello from config v1",
+            "reload: SIGHUP from pid Some(",
+            "client: hello from config v2",
+            "draining: SIGTERM; no new connections",
+            "client: in flight: hello from config v2",
+            "bye (shut down by SIGTERM)",
+        ],
+    );
+}
+
+#[test]
+fn mio_loop_takes_signals_beside_io() {
+    runs_and_exits_0(
+        "mio_loop",
+        &[
+            "SIGUSR1 #1 from pid",
+            "connection from",
+            "SIGHUP from pid",
+            "done:",
+        ],
+    );
+}
+
+#[test]
 fn alarm_timer_ticks() {
     runs_and_exits_0("alarm_timer", &["tick 4", "timer disarmed"]);
 }

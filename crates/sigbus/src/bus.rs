@@ -8,6 +8,7 @@ use sigcore::{ForeignHandlers, Registration, Signal, SignalEvent, SignalSet, Tas
 
 use crate::actor::{ActorBuilder, ActorControl};
 use crate::mailbox::{Counters, Mailbox, MailboxInfo, MailboxKind, Offer, Overflow};
+use crate::notify::Notify;
 use crate::registry::Registry;
 use crate::router::{Router, RouterSink};
 use crate::stats::{BusStats, Listener, MailboxStats, Route, SignalStats};
@@ -411,6 +412,7 @@ impl Bus {
             filter: spec.filter,
             my_uid: sigcore::current_uid(),
             counters: Counters::default(),
+            notify: Notify::new(),
         });
         let served = control.registry.signals();
         let mut registry = control.registry.clone();

@@ -85,6 +85,52 @@
 //! (the table is published as an immutable snapshot). Once
 //! [`Subscription::unsubscribe`] (or drop) returns, nothing more is routed to it.
 //!
+//! # Async and event loops
+//!
+//! Every event already waits in its subscription's mailbox, filled by sigcore's
+//! waiter thread, so neither async code nor an event loop needs a signal
+//! handler, a self-pipe or a reactor registration: only a wake-up.
+//!
+//! - **Async** (cargo feature `async`, no runtime dependency): a
+//!   [`Subscription`] is a `futures_core::Stream` of events, and
+//!   [`Subscription::recv_async`] awaits one; so is the shutdown notice
+//!   ([`NoticeReceiver`]). They work under tokio (current- and multi-thread),
+//!   async-io/smol, `futures::executor::block_on`, several at once. Cancel-safe:
+//!   an event leaves the mailbox only when it is returned.
+//! - **Event loops** (always available): [`Subscription::ready_fd`] (and its
+//!   `AsFd`) is a file descriptor readable while the mailbox holds events, for
+//!   epoll, mio, calloop or glib. It carries no data; drain with `try_recv` until
+//!   `Empty` (the protocol is in `ready_fd`'s docs). Made on first use, so
+//!   subscriptions that never ask pay nothing.
+//!
+//! Coming from `tokio::signal`:
+//!
+//! | with `tokio::signal` | with sigbus | what you gain |
+//! | --- | --- | --- |
+//! | `signal(SignalKind::hangup())?` inside a runtime | `bus.subscribe(Signal::HUP)?` anywhere, before or outside any runtime | no "no reactor running" panic; any executor; a set of signals in one stream |
+//! | `stream.recv().await` → `Option<()>` | `sub.recv_async().await` → `SignalEvent` | who sent it (pid, uid), `sigqueue` payloads, child status, sequence number |
+//! | one stream per signal | `bus.subscribe([Signal::HUP, Signal::USR1])` | one stream for several signals |
+//! | the handler stays for the life of the process (the default action never comes back) | dropping the last subscription restores the previous disposition | a released SIGINT kills again |
+//! | `ctrl_c().await` | `bus.shutdown_coordinator(grace)?.notice().recv_async().await` | a grace period, actors told, a second Ctrl-C forcing the exit |
+//!
+//! ```
+//! # #[cfg(feature = "async")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use sigcore::Signal;
+//!
+//! sigcore::block(Signal::HUP.into())?; // before the runtime starts its threads
+//! let bus = sigbus::Bus::new();
+//! let hangups = bus.subscribe(Signal::HUP)?;
+//! sigcore::raise(Signal::HUP)?;
+//! // Any executor; here futures' own.
+//! let event = futures_executor::block_on(hangups.recv_async())?;
+//! println!("reload requested by pid {:?}", event.origin.pid());
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "async"))]
+//! # fn main() {}
+//! ```
+//!
 //! # Thread-directed signals
 //!
 //! A `tgkill`, `pthread_kill` or libc `raise` aimed at an actor's thread stays
@@ -128,6 +174,7 @@ mod error;
 mod filter;
 mod hold;
 mod mailbox;
+mod notify;
 mod registry;
 mod router;
 mod shutdown;
@@ -142,7 +189,8 @@ pub use crate::{
     mailbox::{MailboxKind, Overflow},
     registry::SubscriptionId,
     shutdown::{
-        CoordinatorBuilder, SecondSignal, ShutdownCoordinator, ShutdownNotice, ShutdownOutcome,
+        CoordinatorBuilder, NoticeReceiver, SecondSignal, ShutdownCoordinator, ShutdownNotice,
+        ShutdownOutcome,
     },
     stats::{BusStats, Listener, MailboxStats, Route, SignalStats},
     subscription::Subscription,

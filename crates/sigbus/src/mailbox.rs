@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use log::warn;
 use sigcore::{SignalEvent, SignalSet, TaskName};
 
+use crate::notify::Notify;
 use crate::{hold, SenderFilter, SubscriptionId};
 
 /// What a full mailbox does with a new event. Every dropped event is counted.
@@ -89,6 +90,8 @@ pub(crate) struct MailboxInfo {
     /// This process's uid when the mailbox opened, for `SenderFilter::SameUser`.
     pub my_uid: u32,
     pub counters: Counters,
+    /// Readers that poll rather than block: async tasks, event loops.
+    pub notify: Notify,
 }
 
 impl MailboxInfo {
@@ -195,6 +198,7 @@ impl Mailbox {
             match self.sender.try_send(event) {
                 Ok(()) => {
                     info.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    info.notify.sent();
                     if info.overflow == Overflow::Backpressure && self.sender.len() >= info.capacity
                     {
                         hold::hold(info);
@@ -226,5 +230,13 @@ impl Mailbox {
     /// Events waiting in the mailbox.
     pub(crate) fn queued(&self) -> usize {
         self.sender.len()
+    }
+}
+
+impl Drop for Mailbox {
+    /// The sender goes with it: the receiver now sees the mailbox closed, and a
+    /// reader waiting on a waker or the fd must wake to see that.
+    fn drop(&mut self) {
+        self.info.notify.closed();
     }
 }

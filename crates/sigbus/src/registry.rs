@@ -121,6 +121,7 @@ mod tests {
 
     use super::*;
     use crate::mailbox::{Counters, MailboxInfo, MailboxKind, Offer, Overflow};
+    use crate::notify::Notify;
     use crate::SenderFilter;
 
     fn add(
@@ -141,6 +142,7 @@ mod tests {
             filter: SenderFilter::Any,
             my_uid: 0,
             counters: Counters::default(),
+            notify: Notify::new(),
         });
         registry.insert(Mailbox::new(info, tx, &rx));
         (id, rx)

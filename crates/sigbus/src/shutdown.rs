@@ -9,6 +9,7 @@ use crossbeam_channel::{after, bounded, select, unbounded, Receiver, Sender};
 use log::{debug, warn};
 use sigcore::{Signal, SignalSet, Signals};
 
+use crate::notify::Notify;
 use crate::{Bus, BusError};
 
 /// Sent to every actor when shutdown begins (see [`crate::Actor::on_shutdown`]),
@@ -141,7 +142,82 @@ struct Shared {
 #[derive(Default)]
 struct Notices {
     sent: Option<ShutdownNotice>,
-    waiting: Vec<Sender<ShutdownNotice>>,
+    waiting: Vec<(Sender<ShutdownNotice>, Arc<Notify>)>,
+}
+
+/// Receives the [`ShutdownNotice`] once, when the shutdown begins (see
+/// [`ShutdownCoordinator::notice`]); then it reports the coordinator gone.
+/// With the `async` feature it is also a `futures_core::Stream` of that one
+/// notice, and has [`NoticeReceiver::recv_async`].
+pub struct NoticeReceiver {
+    receiver: Receiver<ShutdownNotice>,
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    notify: Arc<Notify>,
+}
+
+impl NoticeReceiver {
+    /// Waits for the notice. Errors if the coordinator ended without one (the
+    /// bus was shut down some other way).
+    pub fn recv(&self) -> Result<ShutdownNotice, crossbeam_channel::RecvError> {
+        self.receiver.recv()
+    }
+
+    /// The notice if shutdown has begun.
+    pub fn try_recv(&self) -> Result<ShutdownNotice, crossbeam_channel::TryRecvError> {
+        self.receiver.try_recv()
+    }
+
+    /// Waits at most `timeout` for the notice.
+    pub fn recv_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<ShutdownNotice, crossbeam_channel::RecvTimeoutError> {
+        self.receiver.recv_timeout(timeout)
+    }
+
+    /// The underlying channel, for `crossbeam_channel::select!`.
+    pub fn receiver(&self) -> &Receiver<ShutdownNotice> {
+        &self.receiver
+    }
+
+    /// Polls for the notice, registering the task's waker (feature `async`).
+    #[cfg(feature = "async")]
+    pub fn poll_recv(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<ShutdownNotice, crossbeam_channel::RecvError>> {
+        use crossbeam_channel::TryRecvError;
+        use std::task::Poll;
+        let look = || match self.receiver.try_recv() {
+            Ok(notice) => Some(Ok(notice)),
+            Err(TryRecvError::Disconnected) => Some(Err(crossbeam_channel::RecvError)),
+            Err(TryRecvError::Empty) => None,
+        };
+        if let Some(ready) = look() {
+            return Poll::Ready(ready);
+        }
+        self.notify.register(cx.waker());
+        look().map_or(Poll::Pending, Poll::Ready)
+    }
+
+    /// Waits for the notice without blocking the thread (feature `async`).
+    #[cfg(feature = "async")]
+    pub async fn recv_async(&self) -> Result<ShutdownNotice, crossbeam_channel::RecvError> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+}
+
+/// The notice, then the end (feature `async`).
+#[cfg(feature = "async")]
+impl futures_core::Stream for NoticeReceiver {
+    type Item = ShutdownNotice;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<ShutdownNotice>> {
+        self.poll_recv(cx).map(Result::ok)
+    }
 }
 
 impl Bus {
@@ -254,8 +330,9 @@ impl ShutdownCoordinator {
     }
 
     /// A receiver that gets the [`ShutdownNotice`] once, when shutdown begins
-    /// (at once if it already has), then disconnects: for threads that are not
-    /// actors (a server's accept loop, a worker pool) to `recv` or `select!` on.
+    /// (at once if it already has): for threads that are not actors (a server's
+    /// accept loop, a worker pool) to `recv` or `select!` on, and for async
+    /// tasks (feature `async`).
     ///
     /// # Examples
     ///
@@ -265,7 +342,8 @@ impl ShutdownCoordinator {
     /// let coordinator = bus.shutdown_coordinator(std::time::Duration::from_secs(5))?;
     /// let notice = coordinator.notice();
     /// let worker = std::thread::spawn(move || {
-    ///     // ... work, checking `notice.try_recv()` or selecting over it ...
+    ///     // ... work, checking `notice.try_recv()` or selecting over
+    ///     // `notice.receiver()` ...
     ///     notice.recv().unwrap().signal
     /// });
     /// coordinator.trigger();
@@ -273,8 +351,9 @@ impl ShutdownCoordinator {
     /// # coordinator.disarm();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn notice(&self) -> Receiver<ShutdownNotice> {
-        let (tx, rx) = bounded(1);
+    pub fn notice(&self) -> NoticeReceiver {
+        let (tx, receiver) = bounded(1);
+        let notify = Arc::new(Notify::new());
         let mut notices = self
             .shared
             .notices
@@ -284,9 +363,9 @@ impl ShutdownCoordinator {
             Some(notice) => {
                 let _ = tx.send(notice.clone());
             }
-            None => notices.waiting.push(tx),
+            None => notices.waiting.push((tx, Arc::clone(&notify))),
         }
-        rx
+        NoticeReceiver { receiver, notify }
     }
 
     /// Disarms the escape hatch: after a clean shutdown, further SIGINT/SIGTERM
@@ -378,8 +457,9 @@ impl Run {
             .notices
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        for waiting in notices.waiting.drain(..) {
+        for (waiting, notify) in notices.waiting.drain(..) {
             let _ = waiting.send(notice.clone());
+            notify.sent();
         }
         notices.sent = Some(notice);
     }

@@ -1,3 +1,4 @@
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,7 @@ impl Subscription {
 
     fn took(&self, event: SignalEvent) -> SignalEvent {
         self.info.taken(&event, self.receiver.len());
+        self.info.notify.looked(|| self.receiver.is_empty());
         event
     }
 
@@ -65,7 +67,14 @@ impl Subscription {
 
     /// The next event, if one is queued.
     pub fn try_recv(&self) -> Result<SignalEvent, TryRecvError> {
-        self.receiver.try_recv().map(|e| self.took(e))
+        match self.receiver.try_recv() {
+            Ok(event) => Ok(self.took(event)),
+            Err(e) => {
+                // Nothing there: a readiness fd must not stay readable.
+                self.info.notify.looked(|| self.receiver.is_empty());
+                Err(e)
+            }
+        }
     }
 
     /// Waits at most `timeout` for the next event.
@@ -112,12 +121,136 @@ impl Subscription {
         MailboxStats::read(&self.info, self.receiver.len())
     }
 
+    /// The subscription's readiness fd, made on first use: readable while its
+    /// mailbox holds events, for `epoll`, mio, calloop or glib. It carries no
+    /// data: read the events with [`Subscription::try_recv`].
+    ///
+    /// **Drain protocol**: when the fd is readable, call `try_recv` until it
+    /// returns `Err(TryRecvError::Empty)`. Taking the last event (or finding
+    /// none) makes the fd unreadable, and an event that arrives meanwhile makes
+    /// it readable again, so no event is ever left without readiness, with
+    /// edge- or level-triggered polling alike; a wake-up may find the mailbox
+    /// already empty (another reader took it), never the reverse. Closed with the
+    /// subscription; once the bus shuts down it stays readable and `try_recv`
+    /// says disconnected.
+    ///
+    /// # Errors
+    ///
+    /// The error of `eventfd(2)` (out of file descriptors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use sigcore::Signal;
+    ///
+    /// # sigcore::block(Signal::USR1.into())?;
+    /// let bus = sigbus::Bus::new();
+    /// let usr1 = bus.subscribe(Signal::USR1)?;
+    /// let fd = usr1.ready_fd()?.as_raw_fd();
+    /// sigcore::raise(Signal::USR1)?;
+    /// let mut poll = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
+    /// // SAFETY (of the example): one valid pollfd; waits at most 10 s.
+    /// assert_eq!(unsafe { libc::poll(poll.as_mut_ptr(), 1, 10_000) }, 1);
+    /// while let Ok(event) = usr1.try_recv() {
+    ///     assert_eq!(event.signal, Signal::USR1);
+    /// }
+    /// assert_eq!(unsafe { libc::poll(poll.as_mut_ptr(), 1, 0) }, 0); // drained
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ready_fd(&self) -> std::io::Result<BorrowedFd<'_>> {
+        self.info
+            .notify
+            .fd(|| !self.receiver.is_empty())
+            .map(|fd| fd.as_fd())
+    }
+
+    /// Polls for the next event, registering the task's waker when there is
+    /// none yet (feature `async`). Cancel-safe: an event leaves the mailbox only
+    /// when it is returned.
+    #[cfg(feature = "async")]
+    pub fn poll_recv(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<SignalEvent, RecvError>> {
+        use std::task::Poll;
+        match self.receiver.try_recv() {
+            Ok(event) => return Poll::Ready(Ok(self.took(event))),
+            Err(TryRecvError::Disconnected) => return Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Empty) => {}
+        }
+        // Register, then look again: an event sent in between is seen now or
+        // wakes the task.
+        self.info.notify.register(cx.waker());
+        match self.receiver.try_recv() {
+            Ok(event) => Poll::Ready(Ok(self.took(event))),
+            Err(TryRecvError::Disconnected) => Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Empty) => Poll::Pending,
+        }
+    }
+
+    /// Waits for the next event without blocking the thread (feature `async`):
+    /// runs on any executor. Errors once the bus has shut down and the mailbox
+    /// is drained. Cancel-safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::Signal;
+    ///
+    /// # sigcore::block(Signal::USR2.into())?;
+    /// let bus = sigbus::Bus::new();
+    /// let usr2 = bus.subscribe(Signal::USR2)?;
+    /// sigcore::raise(Signal::USR2)?;
+    /// let event = futures_executor::block_on(usr2.recv_async())?;
+    /// assert_eq!(event.signal, Signal::USR2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "async")]
+    pub async fn recv_async(&self) -> Result<SignalEvent, RecvError> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
     /// Unsubscribes now; once this returns nothing more is routed here. The same
     /// as dropping it. A signal no other subscription (of any bus) or sigcore
     /// registration takes is released: its previous disposition comes back, and
     /// if this thread is the one that subscribed, its block of the signal is
     /// undone too (other threads keep theirs; see the crate docs).
     pub fn unsubscribe(self) {}
+}
+
+/// The readiness fd (see [`Subscription::ready_fd`]).
+///
+/// # Panics
+///
+/// When the fd must be made and `eventfd(2)` fails (out of file descriptors);
+/// [`Subscription::ready_fd`] reports that as an error instead.
+impl AsFd for Subscription {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.ready_fd()
+            .expect("sigbus: cannot make the subscription's readiness eventfd")
+    }
+}
+
+/// The readiness fd (see [`Subscription::ready_fd`]; panics as `as_fd` does).
+impl AsRawFd for Subscription {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
+
+/// Events as they come, ending when the bus shuts down (feature `async`).
+/// Dropping the stream unsubscribes, as dropping the subscription does.
+#[cfg(feature = "async")]
+impl futures_core::Stream for Subscription {
+    type Item = SignalEvent;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<SignalEvent>> {
+        self.poll_recv(cx).map(Result::ok)
+    }
 }
 
 impl Drop for Subscription {

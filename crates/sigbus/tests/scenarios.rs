@@ -598,7 +598,7 @@ fn plain_threads_get_the_shutdown_notice() {
             thread::spawn(move || loop {
                 select! {
                     recv(work) -> _ => {},
-                    recv(notice) -> n => return n.unwrap().signal,
+                    recv(notice.receiver()) -> n => return n.unwrap().signal,
                 }
             })
         })

@@ -172,6 +172,7 @@ mod error;
 mod event;
 mod neighbours;
 mod procfs;
+mod ready;
 mod registration;
 mod send;
 mod set;
@@ -193,6 +194,7 @@ pub use crate::{
     event::{ChildStatus, IoEvent, Origin, SignalEvent},
     neighbours::ForeignHandlers,
     procfs::{stranded, ProcSignals, Stranded, TaskName},
+    ready::ReadyFd,
     registration::Registration,
     send::{
         current_uid, kill, kill_process_group, process_exists, raise, sigqueue, Pidfd, ThreadHandle,

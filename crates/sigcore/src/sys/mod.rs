@@ -11,6 +11,7 @@ mod fd;
 mod info;
 mod mask;
 mod net;
+mod ready;
 mod send;
 mod startup;
 mod timer;
@@ -31,6 +32,7 @@ pub(crate) use mask::{
     timed_wait,
 };
 pub(crate) use net::{drain_net, net_blocked, set_served, stats as net_stats, take_overflows};
+pub(crate) use ready::EventFd;
 pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
 pub(crate) use startup::{blocked_at_start, ignored_at_start};
 pub(crate) use timer::{alarm, getitimer, setitimer};
