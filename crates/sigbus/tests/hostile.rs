@@ -513,9 +513,11 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
     let rt = Signal::realtime(4).unwrap();
     sigcore::block(rt.into()).unwrap();
     let suspended = Arc::new(AtomicBool::new(true));
+    let (tid_tx, tid_rx) = unbounded();
     let sleeper = {
         let suspended = Arc::clone(&suspended);
         thread::spawn(move || {
+            tid_tx.send(sigcore::ThreadHandle::current().tid()).unwrap();
             // SAFETY: an empty set, then sigsuspend, which returns after each
             // handler; the thread's own mask (rt blocked) comes back in between.
             let mut empty = unsafe { std::mem::zeroed::<libc::sigset_t>() };
@@ -527,9 +529,14 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
     };
     let bus = Bus::new();
     let sub = bus.subscription(rt).capacity(20_000).open().unwrap();
-    // A slow sink slows the waiter, so the ring runs full.
-    let _slow = sigcore::Registration::new(rt.into(), |_: &SignalEvent| {
-        thread::sleep(Duration::from_micros(200))
+    // A sink that holds the waiter: the ring runs full for sure, then
+    // everything flows at once.
+    let sent = Arc::new(AtomicBool::new(false));
+    let gate = Arc::clone(&sent);
+    let _gate = sigcore::Registration::new(rt.into(), move |_: &SignalEvent| {
+        while !gate.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+        }
     })
     .unwrap();
     let count = 5000; // the ring holds 4,096
@@ -541,6 +548,14 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
     for _ in 0..count {
         sigcore::kill(me(), rt).unwrap();
     }
+    // Hold the waiter until the sleeper's handler has caught more than the
+    // ring holds (the rest waits in the kernel meanwhile).
+    assert!(
+        sigtest::eventually(secs(30), || sigcore::safety_net_stats().caught > 4_500),
+        "the sleeper caught only {:?}",
+        sigcore::safety_net_stats()
+    );
+    sent.store(true, Ordering::SeqCst);
     let mut seen = vec![false; count as usize];
     let (mut kills, mut unknown) = (0, 0);
     for _ in 0..2 * count {
@@ -558,7 +573,10 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
         }
     }
     suspended.store(false, Ordering::SeqCst);
-    sigcore::kill(me(), rt).unwrap(); // wakes the sleeper one last time
+    // Wake the sleeper one last time, thread-directed: a process-directed one
+    // may be taken by the waiter's signalfd instead, leaving it asleep.
+    let sleeper_tid = tid_rx.recv_timeout(secs(5)).unwrap();
+    sigtest::tgkill(sleeper_tid, rt.number());
     sleeper.join().unwrap();
     let net = bus.stats().safety_net;
     println!(
