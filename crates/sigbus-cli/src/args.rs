@@ -50,7 +50,7 @@ pub struct ListArgs {
 #[derive(Args, Debug)]
 pub struct WatchArgs {
     /// Signals to watch: names (USR1, SIGUSR1, usr1), numbers (10) or RTMIN+N.
-    #[arg(value_name = "SIGNAL", default_values = ["USR1", "USR2", "HUP"], value_parser = parse_signal)]
+    #[arg(value_name = "SIGNAL", default_values = ["USR1", "USR2", "HUP"], value_parser = parse_waitable)]
     pub signals: Vec<Signal>,
     /// Worker threads, each subscribed to every watched signal.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -67,11 +67,26 @@ pub struct WatchArgs {
     pub json: bool,
 }
 
+/// The usage line of `send`: the three spellings `kill` users know
+/// (see [`crate::argv`], which turns the last two into `--signal`).
+const SEND_USAGE: &str = "sigbus send [OPTIONS] <SIGNAL> <PID>...
+       sigbus send [OPTIONS] -s <SIGNAL> <PID>...
+       sigbus send [OPTIONS] -<SIGNAL> <PID>...";
+
 #[derive(Args, Debug)]
+#[command(
+    override_usage = SEND_USAGE,
+    after_help = "Examples: sigbus send TERM 4242, sigbus send -s USR1 4242, sigbus send -9 4242, \
+sigbus send -SIGRTMIN+2 4242 --value 7.\n\
+Signal 0 sends nothing: `sigbus send 0 PID` (or -0) exits 0 when every PID exists and may be \
+signalled, 1 otherwise, like `kill -0`."
+)]
 pub struct SendArgs {
-    /// The signal: a name (USR1, SIGTERM), a number, or RTMIN+N.
-    #[arg(value_name = "SIGNAL", value_parser = parse_signal)]
-    pub signal: Signal,
+    /// The signal: a name (USR1, SIGTERM), a number, RTMIN+N, or 0 to only check
+    /// that the processes exist and may be signalled. May also be given first,
+    /// without -s, as `SIGNAL` or `-SIGNAL` (-TERM, -9), as with kill(1).
+    #[arg(short = 's', long = "signal", value_name = "SIGNAL", value_parser = parse_send_signal)]
+    pub signal: SendSignal,
     /// Target process ids (positive; process groups are not reachable from here).
     #[arg(value_name = "PID", required = true, allow_negative_numbers = true, value_parser = parse_pid)]
     pub pids: Vec<i32>,
@@ -86,6 +101,16 @@ pub struct SendArgs {
     /// Send through a pidfd (pidfd_open + pidfd_send_signal), immune to pid reuse.
     #[arg(long)]
     pub pidfd: bool,
+}
+
+/// What `send` was asked to send: a signal, or signal 0 (nothing, only the
+/// checks `kill -0` makes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendSignal {
+    /// Signal 0: does the process exist, and may this user signal it?
+    Probe,
+    /// A real signal.
+    Signal(Signal),
 }
 
 #[derive(Args, Debug)]
@@ -138,6 +163,21 @@ pub struct BenchArgs {
 fn parse_signal(text: &str) -> Result<Signal, String> {
     let signal: Signal = text.parse().map_err(|e: sigcore::Error| e.to_string())?;
     Ok(signal)
+}
+
+/// A signal a waiter thread can serve (not SIGKILL, SIGSEGV…).
+fn parse_waitable(text: &str) -> Result<Signal, String> {
+    let signal = parse_signal(text)?;
+    signal.check_waitable().map_err(|e| e.to_string())?;
+    Ok(signal)
+}
+
+/// A signal, or `0` for the existence and permission check of `kill -0`.
+pub fn parse_send_signal(text: &str) -> Result<SendSignal, String> {
+    if text == "0" {
+        return Ok(SendSignal::Probe);
+    }
+    parse_signal(text).map(SendSignal::Signal)
 }
 
 fn parse_pid(text: &str) -> Result<i32, String> {

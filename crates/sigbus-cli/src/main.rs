@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod argv;
 mod cmd;
 mod error;
 mod output;
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
     // `sigbus bench` re-executes this binary once per variant; such a child runs
     // its variant and exits here, before any thread exists.
     sigbench::child_main_if_requested();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(argv::kill_style(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => return error::clap_exit(e),
     };

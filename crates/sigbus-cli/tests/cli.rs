@@ -3,6 +3,7 @@
 //! signals (to children), so the normal test harness is fine.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -116,6 +117,45 @@ fn with_queue_room(command: &mut Command, room: u64) -> &mut Command {
                 Err(std::io::Error::last_os_error())
             }
         })
+    }
+}
+
+/// The uid that `nobody` has on Debian-like systems; any uid without
+/// privileges would do.
+const NOBODY: u32 = 65534;
+
+/// Runs the command as `uid` (the test must be root): no supplementary groups,
+/// gid = uid, so the process has neither capabilities nor root's groups.
+fn as_user(command: &mut Command, uid: u32) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setgroups, setgid and setuid are async-signal-safe and use only
+    // values copied into the closure before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(uid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Waits for a child this test spawned, killing it past the deadline.
+fn wait_with_deadline(child: &mut Child) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child {} did not exit within {DEADLINE:?}", child.id());
+        }
+        thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -395,32 +435,164 @@ fn list_has_every_realtime_signal() {
     assert_eq!(signals.len(), Signal::all().count());
 }
 
+/// Bad input exits 2 with clap's whole report on stderr: `error:` and what is
+/// wrong (the value, the missing argument), the usage, a tip; nothing on stdout.
 #[test]
-fn bad_input_exits_2_with_one_line() {
-    let cases: [&[&str]; 13] = [
-        &["watch", "USR3"],
-        &["watch", "KILL"],
-        &["watch", "SEGV"],
-        &["watch", ""],
-        &["send", "USR1", "0"],
-        &["send", "USR1", "-1"],
-        &["send", "USR1", "12x"],
-        &["send", "RTMIN+99", "1"],
-        &["inspect", "abc"],
-        &["watch", "--workers", "0"],
-        &["watch", "--timeout", "-3"],
-        &["list", "--nope"],
-        &["frobnicate"],
+fn bad_input_exits_2_naming_the_problem() {
+    let cases: [(&[&str], &str); 17] = [
+        (&["watch", "USR3"], "invalid signal \"USR3\""),
+        (&["watch", "KILL"], "cannot handle SIGKILL"),
+        (&["watch", "SEGV"], "cannot handle SIGSEGV"),
+        (&["watch", ""], "empty signal name"),
+        (&["send", "USR1", "0"], "refusing pid 0"),
+        (&["send", "USR1", "-1"], "refusing pid -1"),
+        (&["send", "-TERM", "-1"], "refusing pid -1"),
+        (&["send", "-s", "TERM", "-1"], "refusing pid -1"),
+        (&["send", "USR1", "12x"], "bad pid \"12x\""),
+        (&["send", "RTMIN+99", "1"], "RTMIN+99"),
+        (&["send", "-FOO", "1"], "invalid signal \"FOO\""),
+        (&["send", "TERM"], "<PID>"),
+        (&["send", "-s"], "--signal <SIGNAL>"),
+        (&["inspect", "abc"], "bad pid \"abc\""),
+        (&["watch", "--workers", "0"], "--workers"),
+        (&["watch", "--timeout", "-3"], "bad timeout \"-3\""),
+        (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
     ];
-    for args in cases {
+    for (args, problem) in cases {
         let output = sigbus(args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-        assert!(stderr.starts_with("sigbus: "), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(problem), "{args:?}: {stderr}");
+        assert!(stderr.contains("--help"), "{args:?}: no tip: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(output.stdout.is_empty(), "{args:?}");
     }
+    // The whole report, not its first line: the missing argument, the usage.
+    let missing = sigbus(&["send", "TERM"]);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("required arguments were not provided"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Usage: sigbus send"), "{stderr}");
+    // Help and version are answers, not errors.
+    for args in [&["--version"][..], &["send", "--help"], &["--help"]] {
+        let output = sigbus(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert!(!output.stdout.is_empty(), "{args:?}");
+        assert!(output.stderr.is_empty(), "{args:?}");
+    }
+}
+
+/// `kill`'s spellings all deliver the signal they name: `-s NAME`, `-NAME`,
+/// `-NUMBER`, `-SIGRTMIN+N`, the bare operand, with and without `--value`.
+#[test]
+fn send_accepts_what_kill_users_type() {
+    let watch = spawn(&[
+        "watch",
+        "USR2",
+        "HUP",
+        "RTMIN+2",
+        "--workers",
+        "1",
+        "--count",
+        "6",
+        "--json",
+    ]);
+    watch.line();
+    let pid = watch.pid().to_string();
+    let sends: [(&[&str], &str, Option<i64>); 6] = [
+        (&["send", "-s", "USR2", &pid], "SIGUSR2", None),
+        (&["send", "-HUP", &pid], "SIGHUP", None),
+        (&["send", "-12", &pid], "SIGUSR2", None),
+        (&["send", "-SIGRTMIN+2", &pid], "SIGRTMIN+2", None),
+        (
+            &["send", "-sighup", &pid, "--value", "-5"],
+            "SIGHUP",
+            Some(-5),
+        ),
+        (&["send", "--signal=USR2", "--pidfd", &pid], "SIGUSR2", None),
+    ];
+    for (args, signal, value) in sends {
+        let output = sigbus(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let event: Value = serde_json::from_str(&watch.line()).unwrap();
+        assert_eq!(event["signal"], signal, "{args:?}");
+        assert_eq!(event["value"].as_i64(), value, "{args:?}");
+    }
+    assert!(watch.finish().0.success());
+
+    // `-9` is SIGKILL, whatever the dispositions this test started with.
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let output = sigbus(&["send", "-9", &sleeper.id().to_string()]);
+    assert!(output.status.success());
+    let status = wait_with_deadline(&mut sleeper);
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
+}
+
+/// Signal 0 is `kill -0`: exit 0 when the process exists and may be signalled,
+/// 1 with one line otherwise (gone, or another user's), and nothing is sent.
+#[test]
+fn signal_0_checks_a_process_like_kill_0() {
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = sleeper.id().to_string();
+    for args in [
+        &["send", "0", &pid][..],
+        &["send", "-0", &pid],
+        &["send", "-s", "0", &pid],
+    ] {
+        let output = sigbus(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {output:?}");
+        assert!(
+            output.stdout.is_empty() && output.stderr.is_empty(),
+            "{output:?}"
+        );
+    }
+    assert!(
+        sleeper.try_wait().unwrap().is_none(),
+        "signal 0 delivered something"
+    );
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+
+    let output = sigbus(&["send", "-0", &pid]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("no such process: {pid}")),
+        "{stderr}"
+    );
+
+    let output = sigbus(&["send", "0", "1", "--value", "3"]);
+    assert_eq!(output.status.code(), Some(2));
+
+    // A process of another user: exists, but may not be signalled.
+    let init_uid = ProcSignals::of_process(1).unwrap().uid;
+    let mut probe = Command::new(env!("CARGO_BIN_EXE_sigbus"));
+    probe.args(["send", "-0", "1"]);
+    let as_uid = if sigcore::current_uid() == 0 {
+        NOBODY
+    } else {
+        sigcore::current_uid()
+    };
+    if as_uid == init_uid {
+        println!("skipped the permission case: pid 1 runs as uid {init_uid}, like this test");
+        return;
+    }
+    if sigcore::current_uid() == 0 {
+        as_user(&mut probe, NOBODY);
+    }
+    let output = probe.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
 }
 
 #[test]
