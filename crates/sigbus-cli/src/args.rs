@@ -55,14 +55,17 @@ pub struct WatchArgs {
     /// Worker threads, each subscribed to every watched signal.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub workers: u32,
-    /// Stop after each worker has seen this many events.
+    /// Stop after each worker has seen this many events. With --timeout, exit 1
+    /// if the timeout comes first (a script can wait for a signal or fail).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Stop after this many seconds (fractions allowed).
+    /// Stop after this many seconds (fractions allowed); exit 0 unless --count
+    /// was not reached.
     #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = parse_seconds)]
     pub timeout: Option<f64>,
     /// One JSON object per line: {"pid":N} first, then seq, signal, number,
-    /// origin, pid, uid, value, worker per event, then {"summary":{...}}.
+    /// origin, pid, uid, value, worker, time (seconds since the Unix epoch) per
+    /// event, then {"summary":{...}}. Text lines end with at=RFC 3339 UTC time.
     #[arg(long)]
     pub json: bool,
 }

@@ -4,6 +4,7 @@
 
 mod args;
 mod argv;
+mod clock;
 mod cmd;
 mod error;
 mod output;

@@ -2,7 +2,7 @@
 //! with kill/sigqueue, its `--json` output parsed. This process only sends
 //! signals (to children), so the normal test harness is fine.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread;
@@ -28,6 +28,7 @@ fn sigbus(args: &[&str]) -> Output {
 struct Running {
     child: Child,
     lines: Receiver<String>,
+    stderr: Receiver<String>,
 }
 
 impl Running {
@@ -46,7 +47,13 @@ impl Running {
 
     /// Waits for the exit (within the deadline) and returns the status with
     /// the rest of stdout.
-    fn finish(mut self) -> (ExitStatus, String) {
+    fn finish(self) -> (ExitStatus, String) {
+        let (status, rest, _) = self.finish_all();
+        (status, rest)
+    }
+
+    /// Like [`Running::finish`], with everything written to stderr as well.
+    fn finish_all(mut self) -> (ExitStatus, String, String) {
         let started = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -62,7 +69,11 @@ impl Running {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             rest.push_str(&line);
         }
-        (status, rest)
+        let stderr = self
+            .stderr
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default();
+        (status, rest, stderr)
     }
 }
 
@@ -82,9 +93,16 @@ fn spawn(args: &[&str]) -> Running {
 fn spawn_command(command: &mut Command) -> Running {
     let mut child = command
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("cannot run sigbus");
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, errors) = unbounded();
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let (tx, lines) = unbounded();
     thread::spawn(move || {
@@ -95,7 +113,11 @@ fn spawn_command(command: &mut Command) -> Running {
             }
         }
     });
-    Running { child, lines }
+    Running {
+        child,
+        lines,
+        stderr: errors,
+    }
 }
 
 /// Gives the command's process a `RLIMIT_SIGPENDING` that leaves room for only
@@ -173,6 +195,14 @@ fn wait_until_serving(pid: i32, signals: &[Signal]) {
     panic!("process {pid} never started serving {signals:?}");
 }
 
+/// Now, in seconds since the Unix epoch.
+fn epoch_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
 fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
@@ -235,6 +265,12 @@ fn watch_reports_sender_and_payload_to_every_worker() {
     );
     assert_eq!(summary["summary"]["SIGUSR1"], 1);
     assert_eq!(summary["summary"]["SIGHUP"], 1);
+    // Each event carries its wall-clock time, seconds since the epoch.
+    let now = epoch_seconds();
+    for event in &events {
+        let time = event["time"].as_f64().unwrap_or_else(|| panic!("{event}"));
+        assert!((now - time).abs() < 30.0, "{event} vs now {now}");
+    }
 }
 
 #[test]
@@ -257,6 +293,87 @@ fn first_ctrl_c_ends_watch_cleanly_with_a_summary() {
         text.contains("summary: SIGHUP 0, SIGUSR1 0, SIGUSR2 1; dropped 0"),
         "{text}"
     );
+}
+
+/// `watch --count N --timeout S` lets a script wait for a signal or fail: exit
+/// 1 with one line saying how far each worker got when the timeout came first,
+/// exit 0 when every worker saw N in time. Text events end with `at=` and the
+/// RFC 3339 time they were accepted.
+#[test]
+fn watch_fails_when_the_timeout_comes_before_the_count() {
+    let watch = spawn(&[
+        "watch",
+        "USR1",
+        "--workers",
+        "2",
+        "--count",
+        "2",
+        "--timeout",
+        "4",
+    ]);
+    let pid = watch.pid();
+    watch.line();
+    watch.line(); // "watching ..."
+    sigcore::kill(pid, Signal::USR1).unwrap();
+    let events = [watch.line(), watch.line()];
+    let (status, rest, stderr) = watch.finish_all();
+    assert_eq!(status.code(), Some(1), "{rest}{stderr}");
+    assert!(rest.contains("summary: SIGUSR1 1; dropped 0"), "{rest}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("timed out after 4 s"), "{stderr}");
+    assert!(
+        stderr.contains("worker-1 saw 1 of 2") && stderr.contains("worker-2 saw 1 of 2"),
+        "{stderr}"
+    );
+
+    // The fields before it are unchanged; `at=` is last.
+    let now = epoch_seconds();
+    for event in &events {
+        assert!(
+            event.starts_with("seq=1 signal=SIGUSR1(10) origin=user pid="),
+            "{event}"
+        );
+        let at = event
+            .trim_end()
+            .rsplit_once(" at=")
+            .unwrap_or_else(|| panic!("no at= in {event:?}"))
+            .1;
+        assert!(at.ends_with('Z') && at.len() == 24, "{at}");
+        // GNU date reads RFC 3339: an independent check of the format.
+        let parsed = Command::new("date")
+            .args(["-u", "-d", at, "+%s.%N"])
+            .output()
+            .unwrap();
+        assert!(parsed.status.success(), "date cannot read {at:?}");
+        let secs: f64 = String::from_utf8_lossy(&parsed.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((now - secs).abs() < 30.0, "{at} vs now {now}");
+    }
+
+    // Every worker seeing its count in time is a success.
+    let watch = spawn(&[
+        "watch",
+        "USR1",
+        "--workers",
+        "2",
+        "--count",
+        "1",
+        "--timeout",
+        "20",
+        "--json",
+    ]);
+    watch.line();
+    sigcore::kill(watch.pid(), Signal::USR1).unwrap();
+    let started = Instant::now();
+    let (status, rest, stderr) = watch.finish_all();
+    assert_eq!(status.code(), Some(0), "{rest}{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "waited for the timeout"
+    );
+    assert!(stderr.is_empty(), "{stderr}");
 }
 
 #[test]
