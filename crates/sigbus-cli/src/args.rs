@@ -27,6 +27,8 @@ pub enum Command {
     Send(SendArgs),
     /// Show how a process (and with --threads each of its threads) handles each
     /// signal: blocked, ignored, caught, pending. Python's getsignal for any process.
+    /// Also its state and owner, kernel threads, pid-namespace inits, zombie
+    /// children, and blocked signals nothing will ever take (an inherited mask).
     Inspect(InspectArgs),
     /// A few-second tour: worker threads get SIGUSR1, SIGHUP reloads a config, an
     /// interval timer ticks, a sigqueue payload and a child's exit arrive, a
@@ -127,8 +129,9 @@ pub struct InspectArgs {
     /// List every signal, not only those with something to show.
     #[arg(long)]
     pub all: bool,
-    /// One JSON object per process or thread: pid, tid, name, blocked, ignored,
-    /// caught, pending, shared_pending (lists of signal names).
+    /// One JSON object per process or thread: pid, tid, name, state, uid, user,
+    /// kernel_thread, namespace_init, zombie_children, blocked_unhandled,
+    /// blocked, ignored, caught, pending, shared_pending.
     #[arg(long)]
     pub json: bool,
 }

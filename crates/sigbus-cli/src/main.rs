@@ -8,6 +8,8 @@ mod clock;
 mod cmd;
 mod error;
 mod output;
+mod procinfo;
+mod users;
 
 use std::process::ExitCode;
 

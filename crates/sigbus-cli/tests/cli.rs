@@ -532,6 +532,257 @@ fn inspect_shows_an_ignored_signal() {
     assert!(String::from_utf8_lossy(&text.stdout).starts_with("process 1 ("));
 }
 
+/// `inspect PID --json` as one parsed object (the process line).
+fn inspect_json(pid: u32) -> Value {
+    let output = sigbus(&["inspect", &pid.to_string(), "--json"]);
+    assert!(output.status.success(), "{output:?}");
+    json_lines(&String::from_utf8_lossy(&output.stdout)).remove(0)
+}
+
+/// `inspect PID` as text.
+fn inspect_text(pid: u32) -> String {
+    let output = sigbus(&["inspect", &pid.to_string()]);
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Polls `inspect --json` until `ready` holds (within 10 s) and returns it.
+fn inspect_until(pid: u32, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = inspect_json(pid);
+        if ready(&status) {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what} never showed: {status}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn names(value: &Value) -> Vec<String> {
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{value}: {e}"))
+}
+
+/// A child killed and reaped when dropped, so a failing test leaves no process.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The inherited-mask symptom: a `sleep` started with signals blocked (as by a
+/// program that blocks them for its own waiter and forgets to reset the mask)
+/// can never receive them. `inspect` names them; a process with a sigcore
+/// waiter thread, which serves what it blocks, gets no warning.
+#[test]
+fn inspect_warns_about_blocked_signals_nothing_will_take() {
+    use std::os::unix::process::CommandExt;
+    let ignored_at_start = ProcSignals::of_process(std::process::id() as i32)
+        .unwrap()
+        .ignored;
+    let blocked = [Signal::USR1, Signal::USR2, Signal::TERM];
+    // Ignored signals are not the symptom (nothing was to happen anyway).
+    let expected: Vec<&str> = blocked
+        .iter()
+        .filter(|s| !ignored_at_start.contains(**s))
+        .map(|s| s.name())
+        .collect();
+    assert!(
+        !expected.is_empty(),
+        "this test process ignores {blocked:?}"
+    );
+    let mut command = Command::new("sleep");
+    command.arg("30");
+    let numbers = blocked.map(Signal::number);
+    // SAFETY: sigemptyset, sigaddset and sigprocmask are async-signal-safe and
+    // touch only a set on the child's stack.
+    unsafe {
+        command.pre_exec(move || {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for n in numbers {
+                libc::sigaddset(&mut set, n);
+            }
+            if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let sleeper = Reaped(command.spawn().unwrap());
+    let pid = sleeper.0.id();
+    let status = inspect_until(pid, "the exec of sleep", |s| s["name"] == "sleep");
+    let unhandled = names(&status["blocked_unhandled"]);
+    for name in &expected {
+        assert!(unhandled.iter().any(|u| u == name), "{name}: {status}");
+    }
+    for name in &unhandled {
+        assert!(
+            !names(&status["ignored"]).contains(name),
+            "{name} is ignored: {status}"
+        );
+    }
+    let text = inspect_text(pid);
+    let warning = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("warning:"))
+        .unwrap_or_else(|| panic!("no warning:\n{text}"));
+    for name in &expected {
+        assert!(warning.contains(name), "{name}: {warning}");
+    }
+    assert!(
+        warning.contains("never") || warning.contains("for ever"),
+        "{warning}"
+    );
+
+    // `sigbus watch` blocks what it watches, and its waiter takes it.
+    let watch = spawn(&["watch", "USR1", "TERM"]);
+    watch.line();
+    let status = inspect_json(watch.pid() as u32);
+    assert!(
+        names(&status["blocked"]).contains(&"SIGUSR1".to_owned()),
+        "{status}"
+    );
+    assert_eq!(
+        status["blocked_unhandled"],
+        Value::Array(vec![]),
+        "{status}"
+    );
+    assert!(!inspect_text(watch.pid() as u32).contains("warning:"));
+}
+
+/// `inspect` says what state a process is in, who owns it, and which of its
+/// children are zombies it has not reaped.
+#[test]
+fn inspect_shows_state_owner_and_zombie_children() {
+    use std::os::unix::process::CommandExt;
+    // A shell that starts a short sleep, then becomes a long one: the long one
+    // never reaps the short one. SIGCHLD at its default, whatever this test
+    // started with (an ignored SIGCHLD would reap automatically).
+    let mut command = Command::new("sh");
+    command.args(["-c", "sleep 0.1 & exec sleep 30"]);
+    // SAFETY: signal(2) is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let parent = Reaped(command.spawn().unwrap());
+    let pid = parent.0.id();
+    let status = inspect_until(pid, "a zombie child", |s| {
+        s["zombie_children"]
+            .as_array()
+            .is_some_and(|z| !z.is_empty())
+    });
+    let zombie = &status["zombie_children"][0];
+    assert_eq!(zombie["name"], "sleep", "{status}");
+    let zombie_pid = zombie["pid"].as_i64().unwrap() as i32;
+    assert_eq!(ProcSignals::of_process(zombie_pid).unwrap().state, 'Z');
+    assert_eq!(
+        ProcSignals::of_process(zombie_pid).unwrap().ppid,
+        pid as i32
+    );
+    assert_eq!(inspect_json(zombie_pid as u32)["state"], "zombie");
+    let text = inspect_text(pid);
+    assert!(
+        text.contains(&format!(
+            "zombie children (exited, not reaped): {zombie_pid} (sleep)"
+        )),
+        "{text}"
+    );
+
+    // Owner: this test's uid, with the name `id` gives it.
+    let me = sigcore::current_uid();
+    assert_eq!(status["uid"], me, "{status}");
+    let id = Command::new("id").args(["-nu", &me.to_string()]).output();
+    if let Some(id) = id.ok().filter(|o| o.status.success()) {
+        let name = String::from_utf8_lossy(&id.stdout).trim().to_owned();
+        assert_eq!(status["user"], name.as_str(), "{status}");
+        assert!(
+            text.contains(&format!("owner: uid {me} ({name})")),
+            "{text}"
+        );
+    }
+
+    // State: a stopped process says so (SIGSTOP cannot be ignored or caught).
+    let sleeper = Reaped(Command::new("sleep").arg("30").spawn().unwrap());
+    let pid = sleeper.0.id();
+    assert_eq!(
+        inspect_until(pid, "sleep", |s| s["name"] == "sleep")["state"],
+        "sleeping"
+    );
+    sigcore::kill(pid as i32, Signal::STOP).unwrap();
+    inspect_until(pid, "the stop", |s| s["state"] == "stopped");
+    assert!(inspect_text(pid).contains("state: T (stopped)"));
+}
+
+/// Kernel threads get no signal table (their masks mean nothing), and the
+/// init of a pid namespace is marked (it only gets signals it handles).
+#[test]
+fn inspect_marks_kernel_threads_and_namespace_inits() {
+    match ProcSignals::of_process(2) {
+        Ok(kthread) if kthread.kernel_thread => {
+            let status = inspect_json(2);
+            assert_eq!(status["kernel_thread"], true, "{status}");
+            assert_eq!(status["blocked_unhandled"], Value::Array(vec![]));
+            let text = inspect_text(2);
+            assert!(
+                text.contains("kernel thread: signal state does not apply"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("HANDLING"),
+                "a table for a kernel thread:\n{text}"
+            );
+        }
+        _ => println!("skipped: pid 2 is not a kernel thread here"),
+    }
+
+    let plain = Reaped(Command::new("sleep").arg("30").spawn().unwrap());
+    let status = inspect_json(plain.0.id());
+    assert_eq!(status["namespace_init"], false, "{status}");
+    assert_eq!(status["kernel_thread"], false, "{status}");
+
+    // A new pid namespace needs privileges: skipped without them.
+    let Ok(unshare) = Command::new("unshare")
+        .args(["--pid", "--fork", "--kill-child", "sleep", "30"])
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        println!("skipped: no unshare");
+        return;
+    };
+    let unshare = Reaped(unshare);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let init = loop {
+        let children =
+            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", unshare.0.id()))
+                .unwrap_or_default();
+        let child = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok());
+        if let Some(status) = child.and_then(|c: i32| ProcSignals::of_process(c).ok()) {
+            if status.name == "sleep" {
+                break status;
+            }
+        }
+        if Instant::now() > deadline {
+            println!("skipped: unshare --pid did not start its child (no privileges?)");
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(init.ns_pids.last(), Some(&1), "{init:?}");
+    let status = inspect_json(init.pid as u32);
+    assert_eq!(status["namespace_init"], true, "{status}");
+    assert!(inspect_text(init.pid as u32).contains("pid namespace init"));
+}
+
 #[test]
 fn list_has_every_realtime_signal() {
     let output = sigbus(&["list", "--json"]);
