@@ -9,6 +9,7 @@ mod cmd;
 mod error;
 mod output;
 mod procinfo;
+mod progress;
 mod users;
 
 use std::process::ExitCode;

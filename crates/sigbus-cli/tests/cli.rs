@@ -963,6 +963,69 @@ fn signal_0_checks_a_process_like_kill_0() {
     assert!(stderr.contains("permission denied"), "{stderr}");
 }
 
+/// `bench` says on stderr which variant starts and which is done while it
+/// runs, and refuses a plot path it cannot write before running anything.
+#[test]
+fn bench_reports_progress_and_checks_the_plot_path_first() {
+    let missing_dir =
+        std::env::temp_dir().join(format!("sigbus-no-such-dir-{}", std::process::id()));
+    let bad = missing_dir.join("plot.svg");
+    let directory = std::env::temp_dir();
+    for plot in [&bad, &directory] {
+        let started = Instant::now();
+        let output = sigbus(&["bench", "--plot", plot.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(plot.to_str().unwrap()), "{stderr}");
+        assert!(output.stdout.is_empty(), "something ran");
+        assert!(started.elapsed() < Duration::from_secs(5), "something ran");
+    }
+    assert!(!missing_dir.exists());
+
+    let plot = std::env::temp_dir().join(format!("sigbus-test-plot-{}.svg", std::process::id()));
+    let bench = spawn(&[
+        "bench",
+        "--variants",
+        "floor,sigbus",
+        "--rounds",
+        "300",
+        "--warmup",
+        "10",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    let (status, table, stderr) = bench.finish_all();
+    let svg = std::fs::read_to_string(&plot).unwrap_or_default();
+    let _ = std::fs::remove_file(&plot);
+    assert!(status.success(), "{table}{stderr}");
+    assert!(
+        table.contains("floor") && table.contains("sigbus"),
+        "{table}"
+    );
+    assert!(svg.contains("<svg"), "no plot written");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = |text: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with("sigbus bench: ") && l.contains(text))
+            .unwrap_or_else(|| panic!("no {text:?} in:\n{stderr}"))
+    };
+    assert!(
+        at("[1/2] floor started") < at("[1/2] floor done in"),
+        "{stderr}"
+    );
+    assert!(
+        at("[1/2] floor done in") < at("[2/2] sigbus started"),
+        "{stderr}"
+    );
+    assert!(
+        at("[2/2] sigbus started") < at("[2/2] sigbus done in"),
+        "{stderr}"
+    );
+    assert_eq!(lines.len(), 4, "{stderr}");
+}
+
 #[test]
 fn demo_runs_every_step_and_exits_0() {
     let output = sigbus(&["demo"]);
@@ -997,7 +1060,7 @@ fn demo_runs_every_step_and_exits_0() {
 
 #[test]
 fn help_explains_every_subcommand() {
-    for sub in ["list", "watch", "send", "inspect", "demo"] {
+    for sub in ["list", "watch", "send", "inspect", "demo", "bench"] {
         let output = sigbus(&[sub, "--help"]);
         assert!(output.status.success());
         assert!(
