@@ -39,6 +39,12 @@ pub enum Command {
     /// in its own process; also fan-out, real-time throughput and allocations.
     /// For steadier numbers pin it to one CPU: `taskset -c 1 sigbus bench`.
     Bench(BenchArgs),
+    /// Write a shell completion script to stdout, e.g.
+    /// `sigbus completions bash > /etc/bash_completion.d/sigbus`.
+    Completions(CompletionsArgs),
+    /// Write the manual page (roff) to stdout: `sigbus man | man -l -`, or
+    /// `sigbus man send` for one subcommand's page.
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -164,6 +170,20 @@ pub struct BenchArgs {
     /// Write a latency percentile plot (SVG) to this file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// A subcommand whose page to write (sigbus-SUBCOMMAND(1)) instead of sigbus(1).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
 }
 
 fn parse_signal(text: &str) -> Result<Signal, String> {

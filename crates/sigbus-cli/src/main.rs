@@ -49,5 +49,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Completions(args) => cmd::docs::completions(&args),
+        Command::Man(args) => cmd::docs::man(&args),
     }
 }

@@ -17,10 +17,42 @@ use sigcore::{ProcSignals, Signal};
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn sigbus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigbus"))
-        .args(args)
-        .output()
-        .expect("cannot run sigbus")
+    output_within(
+        Command::new(env!("CARGO_BIN_EXE_sigbus")).args(args),
+        DEADLINE,
+    )
+    .expect("cannot run sigbus")
+}
+
+/// `Command::output` with a deadline: the command is killed and the test
+/// fails if it has not exited within `limit`.
+fn output_within(command: &mut Command, limit: Duration) -> std::io::Result<Output> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let read_all = |pipe: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = unbounded();
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            let _ = tx.send(bytes);
+        });
+        rx
+    };
+    let stdout = read_all(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read_all(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = wait_within(&mut child, limit);
+    // A grandchild could hold a pipe open: the rest is read within a deadline too.
+    let rest = |rx: Receiver<Vec<u8>>| rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+    Ok(Output {
+        status,
+        stdout: rest(stdout),
+        stderr: rest(stderr),
+    })
 }
 
 /// A running `sigbus`, its stdout read line by line on a thread of its own so
@@ -167,15 +199,20 @@ fn as_user(command: &mut Command, uid: u32) -> &mut Command {
 
 /// Waits for a child this test spawned, killing it past the deadline.
 fn wait_with_deadline(child: &mut Child) -> ExitStatus {
+    wait_within(child, DEADLINE)
+}
+
+/// Waits for a child, killing it (and failing the test) past `limit`.
+fn wait_within(child: &mut Child, limit: Duration) -> ExitStatus {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        if started.elapsed() > DEADLINE {
+        if started.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("child {} did not exit within {DEADLINE:?}", child.id());
+            panic!("child {} did not exit within {limit:?}", child.id());
         }
         thread::sleep(Duration::from_millis(5));
     }
@@ -340,10 +377,11 @@ fn watch_fails_when_the_timeout_comes_before_the_count() {
             .1;
         assert!(at.ends_with('Z') && at.len() == 24, "{at}");
         // GNU date reads RFC 3339: an independent check of the format.
-        let parsed = Command::new("date")
-            .args(["-u", "-d", at, "+%s.%N"])
-            .output()
-            .unwrap();
+        let parsed = output_within(
+            Command::new("date").args(["-u", "-d", at, "+%s.%N"]),
+            DEADLINE,
+        )
+        .unwrap();
         assert!(parsed.status.success(), "date cannot read {at:?}");
         let secs: f64 = String::from_utf8_lossy(&parsed.stdout)
             .trim()
@@ -698,7 +736,7 @@ fn inspect_shows_state_owner_and_zombie_children() {
     // Owner: this test's uid, with the name `id` gives it.
     let me = sigcore::current_uid();
     assert_eq!(status["uid"], me, "{status}");
-    let id = Command::new("id").args(["-nu", &me.to_string()]).output();
+    let id = output_within(Command::new("id").args(["-nu", &me.to_string()]), DEADLINE);
     if let Some(id) = id.ok().filter(|o| o.status.success()) {
         let name = String::from_utf8_lossy(&id.stdout).trim().to_owned();
         assert_eq!(status["user"], name.as_str(), "{status}");
@@ -956,7 +994,7 @@ fn signal_0_checks_a_process_like_kill_0() {
     if sigcore::current_uid() == 0 {
         as_user(&mut probe, NOBODY);
     }
-    let output = probe.output().unwrap();
+    let output = output_within(&mut probe, DEADLINE).unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -1026,6 +1064,95 @@ fn bench_reports_progress_and_checks_the_plot_path_first() {
     assert_eq!(lines.len(), 4, "{stderr}");
 }
 
+const SUBCOMMANDS: [&str; 8] = [
+    "list",
+    "watch",
+    "send",
+    "inspect",
+    "demo",
+    "bench",
+    "completions",
+    "man",
+];
+
+/// `sigbus completions SHELL` writes a script that completes every
+/// subcommand (bash runs it where installed), and `sigbus man` a roff page
+/// naming every subcommand, with a page of its own for each.
+#[test]
+fn completions_and_man_page_cover_every_subcommand() {
+    let bash = sigbus(&["completions", "bash"]);
+    assert!(bash.status.success(), "{bash:?}");
+    let script = String::from_utf8(bash.stdout).unwrap();
+    let opts = script
+        .lines()
+        .find(|l| l.trim_start().starts_with("opts=") && l.contains(" list "))
+        .unwrap_or_else(|| panic!("no top-level opts line:\n{script}"));
+    for sub in SUBCOMMANDS {
+        assert!(opts.split_whitespace().any(|w| w == sub), "{sub}: {opts}");
+    }
+    // Where bash is installed, ask the script what `sigbus <TAB>` offers.
+    let asked = format!(
+        "{script}\nCOMP_WORDS=(sigbus ''); COMP_CWORD=1; _sigbus sigbus '' sigbus; \
+         echo \"${{COMPREPLY[@]}}\""
+    );
+    match output_within(
+        Command::new("bash").args(["--norc", "-c", &asked]),
+        DEADLINE,
+    ) {
+        Ok(offered) => {
+            assert!(offered.status.success(), "{offered:?}");
+            let offered = String::from_utf8_lossy(&offered.stdout);
+            for sub in SUBCOMMANDS {
+                assert!(
+                    offered.split_whitespace().any(|w| w == sub),
+                    "{sub}: {offered}"
+                );
+            }
+        }
+        Err(e) => println!("skipped running the bash script: {e}"),
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let output = sigbus(&["completions", shell]);
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        for sub in SUBCOMMANDS {
+            assert!(script.contains(sub), "{shell}: {sub} missing");
+        }
+    }
+    assert_eq!(sigbus(&["completions", "tcsh"]).status.code(), Some(2));
+
+    let man = sigbus(&["man"]);
+    assert!(man.status.success(), "{man:?}");
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(
+        page.lines().any(|l| l.starts_with(".TH sigbus 1")),
+        "{page}"
+    );
+    assert!(
+        page.contains(".SH SYNOPSIS") && page.contains(".SH SUBCOMMANDS"),
+        "{page}"
+    );
+    for sub in SUBCOMMANDS {
+        assert!(
+            page.contains(&format!("sigbus\\-{sub}(1)")),
+            "{sub}:\n{page}"
+        );
+        let man = sigbus(&["man", sub]);
+        assert!(man.status.success(), "{sub}");
+        let page = String::from_utf8(man.stdout).unwrap();
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with(&format!(".TH sigbus-{sub} 1"))),
+            "{sub}:\n{page}"
+        );
+    }
+    let send = String::from_utf8(sigbus(&["man", "send"]).stdout).unwrap();
+    assert!(send.contains("\\-\\-pidfd"), "{send}");
+    let unknown = sigbus(&["man", "frobnicate"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(unknown.stdout.is_empty());
+}
+
 #[test]
 fn demo_runs_every_step_and_exits_0() {
     let output = sigbus(&["demo"]);
@@ -1060,7 +1187,7 @@ fn demo_runs_every_step_and_exits_0() {
 
 #[test]
 fn help_explains_every_subcommand() {
-    for sub in ["list", "watch", "send", "inspect", "demo", "bench"] {
+    for sub in SUBCOMMANDS {
         let output = sigbus(&[sub, "--help"]);
         assert!(output.status.success());
         assert!(
@@ -1075,20 +1202,22 @@ fn help_explains_every_subcommand() {
 /// memcheck. Skipped where valgrind is not installed.
 #[test]
 fn demo_runs_clean_under_valgrind_memcheck() {
-    let probe = Command::new("valgrind").arg("--version").output();
+    let probe = output_within(Command::new("valgrind").arg("--version"), DEADLINE);
     if !probe.is_ok_and(|o| o.status.success()) {
         println!("skipped: valgrind is not installed");
         return;
     }
-    let output = Command::new("valgrind")
-        .args([
+    // About 5 s here; memcheck is slow, so a generous deadline of its own.
+    let output = output_within(
+        Command::new("valgrind").args([
             "--error-exitcode=99",
             "-q",
             env!("CARGO_BIN_EXE_sigbus"),
             "demo",
-        ])
-        .output()
-        .unwrap();
+        ]),
+        Duration::from_secs(180),
+    )
+    .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
