@@ -618,38 +618,31 @@ impl Drop for Reaped {
 #[test]
 fn inspect_warns_about_blocked_signals_nothing_will_take() {
     use std::os::unix::process::CommandExt;
-    let ignored_at_start = ProcSignals::of_process(std::process::id() as i32)
-        .unwrap()
-        .ignored;
     let blocked = [Signal::USR1, Signal::USR2, Signal::TERM];
-    // Ignored signals are not the symptom (nothing was to happen anyway).
-    let expected: Vec<&str> = blocked
-        .iter()
-        .filter(|s| !ignored_at_start.contains(**s))
-        .map(|s| s.name())
-        .collect();
-    assert!(
-        !expected.is_empty(),
-        "this test process ignores {blocked:?}"
-    );
     let mut command = Command::new("sleep");
     command.arg("30");
     let numbers = blocked.map(Signal::number);
-    // SAFETY: sigemptyset, sigaddset and sigprocmask are async-signal-safe and
-    // touch only a set on the child's stack.
+    // SAFETY: signal, sigemptyset, sigaddset and sigprocmask are
+    // async-signal-safe and touch only a set on the child's stack.
     unsafe {
         command.pre_exec(move || {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             for n in numbers {
+                // At their default, whatever this test started with.
+                libc::signal(n, libc::SIG_DFL);
                 libc::sigaddset(&mut set, n);
             }
+            // Blocked and ignored: nothing was to happen, not the symptom.
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            libc::sigaddset(&mut set, libc::SIGHUP);
             if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
         });
     }
+    let expected = blocked.map(Signal::name);
     let sleeper = Reaped(command.spawn().unwrap());
     let pid = sleeper.0.id();
     let status = inspect_until(pid, "the exec of sleep", |s| s["name"] == "sleep");
@@ -657,6 +650,11 @@ fn inspect_warns_about_blocked_signals_nothing_will_take() {
     for name in &expected {
         assert!(unhandled.iter().any(|u| u == name), "{name}: {status}");
     }
+    assert!(
+        names(&status["blocked"]).contains(&"SIGHUP".to_owned()),
+        "{status}"
+    );
+    assert!(!unhandled.contains(&"SIGHUP".to_owned()), "{status}");
     for name in &unhandled {
         assert!(
             !names(&status["ignored"]).contains(name),
