@@ -90,10 +90,15 @@ pub fn blocked_unhandled(pid: i32, process: &ProcSignals, threads: &[ProcSignals
     let blocked_everywhere = threads
         .iter()
         .fold(process.blocked, |all, t| all.intersection(t.blocked));
+    // A process whose fds cannot be read (another user's, for a user without
+    // privileges) may wait through a signalfd: then nothing is claimed.
+    let Some(signalfds) = signalfd_masks(pid) else {
+        return SignalSet::empty();
+    };
     blocked_everywhere
         .difference(process.caught)
         .difference(process.ignored)
-        .difference(signalfd_masks(pid))
+        .difference(signalfds)
 }
 
 /// Whether a thread is waiting in sigwaitinfo/sigtimedwait (its `wchan`): it
@@ -106,12 +111,11 @@ fn in_sigwait(pid: i32, threads: &[ProcSignals]) -> bool {
 }
 
 /// The union of the masks of the process's signalfds (`sigmask:` lines of
-/// `/proc/PID/fdinfo/*`); empty where fdinfo cannot be read.
-fn signalfd_masks(pid: i32) -> SignalSet {
-    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
-        return SignalSet::empty();
-    };
-    fds.flatten()
+/// `/proc/PID/fdinfo/*`); `None` where fdinfo cannot be read.
+fn signalfd_masks(pid: i32) -> Option<SignalSet> {
+    let fds = fs::read_dir(format!("/proc/{pid}/fdinfo")).ok()?;
+    let masks = fds
+        .flatten()
         .filter_map(|fd| fs::read_to_string(fd.path()).ok())
         .filter_map(|info| {
             let line = info.lines().find_map(|l| l.strip_prefix("sigmask:"))?;
@@ -119,7 +123,8 @@ fn signalfd_masks(pid: i32) -> SignalSet {
         })
         .fold(SignalSet::empty(), |all, bits| {
             all.union(SignalSet::from_bits(bits))
-        })
+        });
+    Some(masks)
 }
 
 /// The word for a `State:` letter, as the kernel spells it in `/proc`.

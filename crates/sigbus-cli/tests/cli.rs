@@ -674,6 +674,22 @@ fn inspect_warns_about_blocked_signals_nothing_will_take() {
         "{warning}"
     );
 
+    // A user who may not read the process's fds cannot tell whether a signalfd
+    // waits for them: then nothing is claimed.
+    if sigcore::current_uid() == 0 {
+        let mut as_nobody = Command::new(env!("CARGO_BIN_EXE_sigbus"));
+        as_user(&mut as_nobody, NOBODY).args(["inspect", &pid.to_string(), "--json"]);
+        let output = output_within(&mut as_nobody, DEADLINE).unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let status = &json_lines(&String::from_utf8_lossy(&output.stdout))[0];
+        assert!(!names(&status["blocked"]).is_empty(), "{status}");
+        assert_eq!(
+            status["blocked_unhandled"],
+            Value::Array(vec![]),
+            "{status}"
+        );
+    }
+
     // `sigbus watch` blocks what it watches, and its waiter takes it.
     let watch = spawn(&["watch", "USR1", "TERM"]);
     watch.line();
