@@ -27,6 +27,8 @@ pub enum Command {
     Send(SendArgs),
     /// Show how a process (and with --threads each of its threads) handles each
     /// signal: blocked, ignored, caught, pending. Python's getsignal for any process.
+    /// Also its state and owner, kernel threads, pid-namespace inits, zombie
+    /// children, and blocked signals nothing will ever take (an inherited mask).
     Inspect(InspectArgs),
     /// A few-second tour: worker threads get SIGUSR1, SIGHUP reloads a config, an
     /// interval timer ticks, a sigqueue payload and a child's exit arrive, a
@@ -37,6 +39,12 @@ pub enum Command {
     /// in its own process; also fan-out, real-time throughput and allocations.
     /// For steadier numbers pin it to one CPU: `taskset -c 1 sigbus bench`.
     Bench(BenchArgs),
+    /// Write a shell completion script to stdout, e.g.
+    /// `sigbus completions bash > /etc/bash_completion.d/sigbus`.
+    Completions(CompletionsArgs),
+    /// Write the manual page (roff) to stdout: `sigbus man | man -l -`, or
+    /// `sigbus man send` for one subcommand's page.
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -50,28 +58,46 @@ pub struct ListArgs {
 #[derive(Args, Debug)]
 pub struct WatchArgs {
     /// Signals to watch: names (USR1, SIGUSR1, usr1), numbers (10) or RTMIN+N.
-    #[arg(value_name = "SIGNAL", default_values = ["USR1", "USR2", "HUP"], value_parser = parse_signal)]
+    #[arg(value_name = "SIGNAL", default_values = ["USR1", "USR2", "HUP"], value_parser = parse_waitable)]
     pub signals: Vec<Signal>,
     /// Worker threads, each subscribed to every watched signal.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub workers: u32,
-    /// Stop after each worker has seen this many events.
+    /// Stop after each worker has seen this many events. With --timeout, exit 1
+    /// if the timeout comes first (a script can wait for a signal or fail).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Stop after this many seconds (fractions allowed).
+    /// Stop after this many seconds (fractions allowed); exit 0 unless --count
+    /// was not reached.
     #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = parse_seconds)]
     pub timeout: Option<f64>,
     /// One JSON object per line: {"pid":N} first, then seq, signal, number,
-    /// origin, pid, uid, value, worker per event, then {"summary":{...}}.
+    /// origin, pid, uid, value, worker, time (seconds since the Unix epoch) per
+    /// event, then {"summary":{...}}. Text lines end with at=RFC 3339 UTC time.
     #[arg(long)]
     pub json: bool,
 }
 
+/// The usage line of `send`: the three spellings `kill` users know
+/// (see [`crate::argv`], which turns the last two into `--signal`).
+const SEND_USAGE: &str = "sigbus send [OPTIONS] <SIGNAL> <PID>...
+       sigbus send [OPTIONS] -s <SIGNAL> <PID>...
+       sigbus send [OPTIONS] -<SIGNAL> <PID>...";
+
 #[derive(Args, Debug)]
+#[command(
+    override_usage = SEND_USAGE,
+    after_help = "Examples: sigbus send TERM 4242, sigbus send -s USR1 4242, sigbus send -9 4242, \
+sigbus send -SIGRTMIN+2 4242 --value 7.\n\
+Signal 0 sends nothing: `sigbus send 0 PID` (or -0) exits 0 when every PID exists and may be \
+signalled, 1 otherwise, like `kill -0`."
+)]
 pub struct SendArgs {
-    /// The signal: a name (USR1, SIGTERM), a number, or RTMIN+N.
-    #[arg(value_name = "SIGNAL", value_parser = parse_signal)]
-    pub signal: Signal,
+    /// The signal: a name (USR1, SIGTERM), a number, RTMIN+N, or 0 to only check
+    /// that the processes exist and may be signalled. May also be given first,
+    /// without -s, as `SIGNAL` or `-SIGNAL` (-TERM, -9), as with kill(1).
+    #[arg(short = 's', long = "signal", value_name = "SIGNAL", value_parser = parse_send_signal)]
+    pub signal: SendSignal,
     /// Target process ids (positive; process groups are not reachable from here).
     #[arg(value_name = "PID", required = true, allow_negative_numbers = true, value_parser = parse_pid)]
     pub pids: Vec<i32>,
@@ -88,6 +114,16 @@ pub struct SendArgs {
     pub pidfd: bool,
 }
 
+/// What `send` was asked to send: a signal, or signal 0 (nothing, only the
+/// checks `kill -0` makes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendSignal {
+    /// Signal 0: does the process exist, and may this user signal it?
+    Probe,
+    /// A real signal.
+    Signal(Signal),
+}
+
 #[derive(Args, Debug)]
 pub struct InspectArgs {
     /// The process to inspect.
@@ -99,8 +135,9 @@ pub struct InspectArgs {
     /// List every signal, not only those with something to show.
     #[arg(long)]
     pub all: bool,
-    /// One JSON object per process or thread: pid, tid, name, blocked, ignored,
-    /// caught, pending, shared_pending (lists of signal names).
+    /// One JSON object per process or thread: pid, tid, name, state, uid, user,
+    /// kernel_thread, namespace_init, zombie_children, blocked_unhandled,
+    /// blocked, ignored, caught, pending, shared_pending.
     #[arg(long)]
     pub json: bool,
 }
@@ -135,9 +172,38 @@ pub struct BenchArgs {
     pub plot: Option<std::path::PathBuf>,
 }
 
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// A subcommand whose page to write (sigbus-SUBCOMMAND(1)) instead of sigbus(1).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
+}
+
 fn parse_signal(text: &str) -> Result<Signal, String> {
     let signal: Signal = text.parse().map_err(|e: sigcore::Error| e.to_string())?;
     Ok(signal)
+}
+
+/// A signal a waiter thread can serve (not SIGKILL, SIGSEGV…).
+fn parse_waitable(text: &str) -> Result<Signal, String> {
+    let signal = parse_signal(text)?;
+    signal.check_waitable().map_err(|e| e.to_string())?;
+    Ok(signal)
+}
+
+/// A signal, or `0` for the existence and permission check of `kill -0`.
+pub fn parse_send_signal(text: &str) -> Result<SendSignal, String> {
+    if text == "0" {
+        return Ok(SendSignal::Probe);
+    }
+    parse_signal(text).map(SendSignal::Signal)
 }
 
 fn parse_pid(text: &str) -> Result<i32, String> {

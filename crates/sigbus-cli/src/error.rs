@@ -61,29 +61,10 @@ impl From<std::io::Error> for CliError {
     }
 }
 
-/// Help and version go to stdout with exit 0; every parse error becomes one line
-/// on stderr and exit 2 (clap's own report spans several lines).
+/// Help and version go to stdout with exit 0; a parse error gets clap's whole
+/// report on stderr (what is wrong, the usage, a tip) and exit 2.
 pub fn clap_exit(e: clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        _ => {
-            let text = e.render().to_string();
-            let line = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            CliError::Usage(format!("{line} (see --help)")).report()
-        }
-    }
+    let _ = e.print();
+    // clap's codes are ours: 0 for help and version, 2 for usage errors.
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }

@@ -3,9 +3,14 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod argv;
+mod clock;
 mod cmd;
 mod error;
 mod output;
+mod procinfo;
+mod progress;
+mod users;
 
 use std::process::ExitCode;
 
@@ -23,7 +28,7 @@ fn main() -> ExitCode {
     // `sigbus bench` re-executes this binary once per variant; such a child runs
     // its variant and exits here, before any thread exists.
     sigbench::child_main_if_requested();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(argv::kill_style(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => return error::clap_exit(e),
     };
@@ -44,5 +49,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Completions(args) => cmd::docs::completions(&args),
+        Command::Man(args) => cmd::docs::man(&args),
     }
 }

@@ -1,19 +1,43 @@
 use std::io;
 
-use serde_json::json;
-use sigcore::{ProcSignals, Signal};
+use serde_json::{json, Value};
+use sigcore::{ProcSignals, Signal, SignalSet};
 
 use crate::args::InspectArgs;
 use crate::error::CliError;
 use crate::output;
+use crate::procinfo::{self, Zombie};
+use crate::users;
+
+/// What holds for a whole process rather than one of its threads.
+struct ProcessFacts {
+    namespace_init: bool,
+    zombies: Vec<Zombie>,
+    blocked_unhandled: SignalSet,
+}
 
 pub fn run(args: &InspectArgs) -> Result<(), CliError> {
     let process = ProcSignals::of_process(args.pid).map_err(|e| not_found(args.pid, e))?;
-    show(&process, args, None);
+    // Every thread's mask decides whether a signal can be delivered at all.
+    let threads = match ProcSignals::of_threads(args.pid) {
+        Ok(threads) => threads,
+        Err(e) if args.threads => return Err(not_found(args.pid, e)),
+        Err(_) => Vec::new(),
+    };
+    let facts = ProcessFacts {
+        namespace_init: procinfo::namespace_init(&process),
+        zombies: procinfo::zombie_children(args.pid),
+        // Without the threads (they could not be read) nothing can be said.
+        blocked_unhandled: if threads.is_empty() {
+            SignalSet::empty()
+        } else {
+            procinfo::blocked_unhandled(args.pid, &process, &threads)
+        },
+    };
+    show(&process, args, None, Some(&facts));
     if args.threads {
-        let threads = ProcSignals::of_threads(args.pid).map_err(|e| not_found(args.pid, e))?;
         for thread in &threads {
-            show(thread, args, Some(thread.pid));
+            show(thread, args, Some(thread.pid), None);
         }
     }
     Ok(())
@@ -27,18 +51,10 @@ fn not_found(pid: i32, e: io::Error) -> CliError {
     }
 }
 
-fn show(status: &ProcSignals, args: &InspectArgs, tid: Option<i32>) {
+/// One process (`facts` given) or one thread (`tid` given).
+fn show(status: &ProcSignals, args: &InspectArgs, tid: Option<i32>, facts: Option<&ProcessFacts>) {
     if args.json {
-        output::json(&json!({
-            "pid": args.pid,
-            "tid": tid,
-            "name": status.name.to_string_lossy(),
-            "blocked": output::names(status.blocked),
-            "ignored": output::names(status.ignored),
-            "caught": output::names(status.caught),
-            "pending": output::names(status.thread_pending),
-            "shared_pending": output::names(status.shared_pending),
-        }));
+        output::json(&as_json(status, args.pid, tid, facts));
         return;
     }
     let title = match tid {
@@ -46,6 +62,85 @@ fn show(status: &ProcSignals, args: &InspectArgs, tid: Option<i32>) {
         Some(tid) => format!("thread {tid} ({})", status.name),
     };
     output::line(&format!("{title}:"));
+    let owner = match users::name(status.uid) {
+        Some(name) => format!("uid {} ({name})", status.uid),
+        None => format!("uid {}", status.uid),
+    };
+    output::line(&format!(
+        "  state: {} ({}); owner: {owner}; parent: {}",
+        status.state,
+        procinfo::state_name(status.state),
+        status.ppid
+    ));
+    if let Some(facts) = facts {
+        show_facts(facts);
+    }
+    if status.kernel_thread {
+        output::line("  kernel thread: signal state does not apply");
+        return;
+    }
+    show_table(status, args.all);
+}
+
+fn show_facts(facts: &ProcessFacts) {
+    if facts.namespace_init {
+        output::line(
+            "  pid namespace init: the kernel delivers it only the signals it has a handler for",
+        );
+    }
+    if !facts.zombies.is_empty() {
+        let zombies: Vec<String> = facts
+            .zombies
+            .iter()
+            .map(|z| format!("{} ({})", z.pid, z.name))
+            .collect();
+        output::line(&format!(
+            "  zombie children (exited, not reaped): {}",
+            zombies.join(", ")
+        ));
+    }
+    if !facts.blocked_unhandled.is_empty() {
+        output::line(&format!(
+            "  warning: {} blocked in every thread, with no handler and no waiter: sent to this \
+             process, they stay pending for ever (a signal mask inherited from the program that \
+             started it?)",
+            facts.blocked_unhandled
+        ));
+    }
+}
+
+fn as_json(
+    status: &ProcSignals,
+    pid: i32,
+    tid: Option<i32>,
+    facts: Option<&ProcessFacts>,
+) -> Value {
+    let zombies = facts.map(|f| {
+        f.zombies
+            .iter()
+            .map(|z| json!({ "pid": z.pid, "name": z.name.to_string_lossy() }))
+            .collect::<Vec<_>>()
+    });
+    json!({
+        "pid": pid,
+        "tid": tid,
+        "name": status.name.to_string_lossy(),
+        "state": procinfo::state_name(status.state),
+        "uid": status.uid,
+        "user": users::name(status.uid),
+        "kernel_thread": status.kernel_thread,
+        "namespace_init": facts.map(|f| f.namespace_init),
+        "zombie_children": zombies,
+        "blocked_unhandled": facts.map(|f| output::names(f.blocked_unhandled)),
+        "blocked": output::names(status.blocked),
+        "ignored": output::names(status.ignored),
+        "caught": output::names(status.caught),
+        "pending": output::names(status.thread_pending),
+        "shared_pending": output::names(status.shared_pending),
+    })
+}
+
+fn show_table(status: &ProcSignals, all: bool) {
     output::line(&format!(
         "  {:<13} {:>3}  {:<9} {:<7} {:<7} {:<6} {}",
         "SIGNAL", "NUM", "HANDLING", "BLOCKED", "PENDING", "SHARED", "DEFAULT"
@@ -53,7 +148,7 @@ fn show(status: &ProcSignals, args: &InspectArgs, tid: Option<i32>) {
     let mut shown = 0;
     for signal in Signal::all() {
         let row = Row::of(status, signal);
-        if !args.all && !row.notable() {
+        if !all && !row.notable() {
             continue;
         }
         shown += 1;

@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod demo;
+pub mod docs;
 pub mod inspect;
 pub mod list;
 pub mod send;

@@ -6,6 +6,7 @@ use sigbus::{Actor, Bus, Context, Overflow};
 use sigcore::{Signal, SignalEvent, SignalSet};
 
 use crate::args::WatchArgs;
+use crate::clock;
 use crate::error::CliError;
 use crate::output;
 
@@ -25,6 +26,7 @@ pub fn run(args: &WatchArgs) -> Result<(), CliError> {
     let (done, finished) = unbounded();
     let workers = (1..=args.workers)
         .map(|i| {
+            let index = i as usize - 1;
             let done = done.clone();
             let (limit, json) = (args.count, args.json);
             // Backpressure: a worker that falls behind (a slow terminal or pipe)
@@ -34,6 +36,7 @@ pub fn run(args: &WatchArgs) -> Result<(), CliError> {
                 .capacity(4096)
                 .overflow(Overflow::Backpressure)
                 .spawn(move || Watcher {
+                    index,
                     limit,
                     seen: 0,
                     json,
@@ -66,10 +69,18 @@ pub fn run(args: &WatchArgs) -> Result<(), CliError> {
         .map(|secs| after(Duration::from_secs_f64(secs)))
         .unwrap_or_else(never);
     let mut running = workers.len();
+    let mut seen = vec![0; workers.len()];
+    let mut timed_out = false;
     while running > 0 {
         select! {
-            recv(finished) -> _ => running -= 1,
+            recv(finished) -> report => {
+                if let Ok((index, count)) = report {
+                    seen[index] = count;
+                }
+                running -= 1;
+            }
             recv(timeout) -> _ => {
+                timed_out = true;
                 for worker in &workers {
                     worker.stop();
                 }
@@ -98,15 +109,35 @@ pub fn run(args: &WatchArgs) -> Result<(), CliError> {
             counts.join(", ")
         ));
     }
-    Ok(())
+    match (args.count, args.timeout) {
+        (Some(limit), Some(secs)) if timed_out && seen.iter().any(|&n| n < limit) => {
+            Err(CliError::Failed(short_of(limit, secs, &seen)))
+        }
+        _ => Ok(()),
+    }
 }
 
-/// One worker: prints each event with its own thread name, stops after `limit`.
+/// The one line that says the timeout came first, and how far each worker got.
+fn short_of(limit: u64, secs: f64, seen: &[u64]) -> String {
+    let each: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("worker-{} saw {n} of {limit}", i + 1))
+        .collect();
+    format!(
+        "timed out after {secs} s before every worker saw {limit} event(s): {}",
+        each.join(", ")
+    )
+}
+
+/// One worker: prints each event with its own thread name, stops after
+/// `limit`, and says how many it saw when it stops.
 struct Watcher {
+    index: usize,
     limit: Option<u64>,
     seen: u64,
     json: bool,
-    done: Sender<()>,
+    done: Sender<(usize, u64)>,
 }
 
 impl Actor for Watcher {
@@ -125,7 +156,7 @@ impl Actor for Watcher {
     }
 
     fn post_stop(&mut self, _: &mut Context<()>) {
-        let _ = self.done.send(());
+        let _ = self.done.send((self.index, self.seen));
     }
 }
 
@@ -139,6 +170,7 @@ pub fn event_json(event: &SignalEvent, worker: &str) -> Value {
         "uid": event.origin.uid(),
         "value": event.origin.value(),
         "worker": worker,
+        "time": clock::epoch_seconds(clock::epoch_millis(event.at)),
     })
 }
 
@@ -172,5 +204,9 @@ pub fn event_line(event: &SignalEvent, worker: &str) -> String {
         _ => {}
     }
     text.push_str(&format!(" worker={worker}"));
+    text.push_str(&format!(
+        " at={}",
+        clock::rfc3339(clock::epoch_millis(event.at))
+    ));
     text
 }
