@@ -146,13 +146,9 @@ pub fn state_name(state: char) -> &'static str {
 }
 
 /// Whether it is the first process of its pid namespace: the kernel then
-/// delivers it only the signals it has a handler for. sigcore's
-/// `is_namespace_init` sees a container's init from outside (`NSpid: 4242 1`);
-/// the init of the namespace `/proc` belongs to has one `NSpid` entry, 1.
+/// delivers it only the signals it has a handler for.
 pub fn namespace_init(process: &ProcSignals) -> bool {
     process.is_namespace_init()
-        || process.ns_pids.last() == Some(&1)
-        || (process.ns_pids.is_empty() && process.pid == 1)
 }
 
 #[cfg(test)]

@@ -141,7 +141,9 @@
 //!   below it is reserved instead: [`Signal::check_waitable`] names it. Wake-ups
 //!   never depend on a free signal-queue slot: when this user's
 //!   `RLIMIT_SIGPENDING` count is full, they go through a POSIX timer whose
-//!   queue entry was set aside in advance.
+//!   queue entry was set aside when the waiter started (and a waiter that has to
+//!   start while the queue is full looks for work every 100 ms until it can make
+//!   that timer).
 //! - **Process-wide effects**: dispositions are per process. While sigcore serves a
 //!   signal, [`ignore`] and [`set_default`] refuse to touch it.
 //! - **Children** inherit the blocked mask across `exec`, and a blocked signal

@@ -284,11 +284,12 @@ impl ProcSignals {
         })
     }
 
-    /// Whether it is the first process of a pid namespace (a container's init):
-    /// the kernel gives it signals only for which it has a handler (design fact
-    /// 16).
+    /// Whether it is the first process of its innermost pid namespace (a
+    /// container's init, or the machine's pid 1): the kernel gives it signals
+    /// only for which it has a handler (design fact 16).
     pub fn is_namespace_init(&self) -> bool {
-        self.ns_pids.len() > 1 && self.ns_pids.last() == Some(&1)
+        // Kernels without NSpid (before 4.1) show only the pid.
+        self.ns_pids.last() == Some(&1) || (self.ns_pids.is_empty() && self.pid == 1)
     }
 }
 

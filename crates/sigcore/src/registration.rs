@@ -55,9 +55,7 @@ impl Registration {
     /// [`crate::Error::Forbidden`] for signals a waiter cannot serve (SIGKILL,
     /// SIGSTOP, fault signals); [`crate::Error::ForeignHandler`] for a signal that
     /// another library handles already; [`crate::Error::InSink`] when called from inside
-    /// a sink; [`crate::Error::QueueFull`] when the waiter must start while this
-    /// user's signal queue is full (its wake-up timer needs one entry; retry
-    /// later); [`crate::Error::Io`] when a system call fails.
+    /// a sink; [`crate::Error::Io`] when a system call fails.
     ///
     /// # Caveats
     ///

@@ -50,6 +50,9 @@ static BLOCKED_EXPLICITLY: AtomicU64 = AtomicU64::new(0);
 /// Armed signals whose replaced disposition was SIG_IGN (to restore in children).
 static ORIGINALLY_IGNORED: AtomicU64 = AtomicU64::new(0);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Without a wake timer, how long the waiter may sleep before it looks for
+/// commands by itself.
+const DEGRADED_LOOK: std::time::Duration = std::time::Duration::from_millis(100);
 
 thread_local! {
     static ON_WAITER: Cell<bool> = const { Cell::new(false) };
@@ -190,8 +193,6 @@ struct Service {
     pid: i32,
     commands: Sender<Command>,
     thread: JoinHandle<()>,
-    /// The waiter's wake timer (see `sys::wake`), deleted once the thread ends.
-    timer: i32,
 }
 
 static SERVICE: Mutex<Option<Service>> = Mutex::new(None);
@@ -258,38 +259,25 @@ impl Service {
             .spawn(move || {
                 ON_WAITER.with(|w| w.set(true));
                 let tid = sys::gettid();
-                // The timer must be this thread's; its queue entry is allocated
-                // now, so a full queue is reported here rather than later.
-                let timer = sys::create_wake_timer(tid, wake.number());
-                let ok = timer.is_ok();
-                let _ = ready_tx.send(timer.map(|timer| (tid, timer)));
-                if ok {
-                    Waiter::new(sfd, receiver).run();
-                }
+                // The timer must be this thread's. Its queue entry is allocated
+                // now: with this user's queue full, there is none to be had, and
+                // the waiter starts without it (see `Waiter::run`).
+                let timer = sys::create_wake_timer(tid, wake.number()).ok();
+                let _ = ready_tx.send((tid, timer));
+                Waiter::new(sfd, receiver, timer).run();
             });
         let _ = sys::thread_set_mask(previous);
         let thread = spawned.map_err(|e| Error::io("spawning the waiter thread", e))?;
-        let (tid, timer) = match ready_rx.recv() {
-            Ok(Ok(started)) => started,
-            Ok(Err(e)) => {
-                let _ = thread.join();
-                return Err(match e.raw_os_error() {
-                    Some(libc::EAGAIN) => Error::QueueFull { signal: wake },
-                    _ => Error::io("timer_create", e),
-                });
-            }
-            Err(_) => {
-                let _ = thread.join();
-                return Err(gone());
-            }
+        let Ok((tid, timer)) = ready_rx.recv() else {
+            let _ = thread.join();
+            return Err(gone());
         };
-        sys::set_wake_target(sys::getpid(), tid, wake.number(), timer);
-        debug!("sigcore: waiter thread started (tid {tid}, wake signal {wake})");
+        sys::set_wake_target(sys::getpid(), tid, wake.number(), timer.unwrap_or(-1));
+        debug!("sigcore: waiter thread started (tid {tid}, wake signal {wake}, timer {timer:?})");
         Ok(Service {
             pid: sys::getpid(),
             commands,
             thread,
-            timer,
         })
     }
 
@@ -306,7 +294,6 @@ impl Service {
         let _ = self.thread.join();
         // No more wake-ups: the thread id may be reused.
         sys::set_wake_target(0, 0, 0, -1);
-        sys::delete_wake_timer(self.timer);
         debug!("sigcore: waiter thread stopped");
     }
 }
@@ -407,6 +394,10 @@ struct Registered {
 
 struct Waiter {
     sfd: SignalFd,
+    /// The wake timer (see `sys::wake`); `None` while this user's signal queue
+    /// was full when one was needed, and the waiter looks for commands every
+    /// `DEGRADED_LOOK` instead of sleeping until woken.
+    timer: Option<i32>,
     commands: Receiver<Command>,
     /// This process's id, to recognise our own wake-ups.
     pid: i32,
@@ -424,10 +415,11 @@ struct Waiter {
 }
 
 impl Waiter {
-    fn new(sfd: SignalFd, commands: Receiver<Command>) -> Waiter {
+    fn new(sfd: SignalFd, commands: Receiver<Command>, timer: Option<i32>) -> Waiter {
         let slots = Signal::rtmax().number() as usize + 1;
         Waiter {
             sfd,
+            timer,
             commands,
             pid: sys::getpid(),
             registrations: Vec::new(),
@@ -443,10 +435,14 @@ impl Waiter {
         let mut batch = [RawInfo::default(); BATCH];
         let wake = wake_signal().number();
         loop {
+            // Without a wake timer a ring may not get through: never sleep for
+            // longer than a moment then (and try for the timer again).
+            let readable = self.timer.is_some() || self.degraded_wait();
             // The hot path: one blocking read, then the sinks. Nothing else waits.
-            let count = match self.sfd.read(&mut batch) {
-                Ok(count) => count,
-                Err(e) => {
+            let count = match readable.then(|| self.sfd.read(&mut batch)) {
+                None => 0,
+                Some(Ok(count)) => count,
+                Some(Err(e)) => {
                     // Not expected from a signalfd; pause rather than spin, and
                     // still look at the commands (a Stop must get through).
                     error!("sigcore: reading the signalfd failed: {e}");
@@ -478,6 +474,24 @@ impl Waiter {
         for signal in self.armed {
             self.disarm(signal);
         }
+        if let Some(timer) = self.timer {
+            sys::delete_wake_timer(timer);
+        }
+    }
+
+    /// Without a wake timer: tries to make one (this user's signal queue may
+    /// have room again), else waits for signals at most `DEGRADED_LOOK`.
+    /// Returns whether to read the signalfd; otherwise the loop only looks for
+    /// commands and safety-net records, so commands complete within that time
+    /// whatever the queue's state.
+    fn degraded_wait(&mut self) -> bool {
+        if let Ok(timer) = sys::create_wake_timer(sys::gettid(), wake_signal().number()) {
+            debug!("sigcore: the wake timer is made; the waiter sleeps until woken again");
+            sys::set_wake_timer(timer);
+            self.timer = Some(timer);
+            return true;
+        }
+        self.sfd.readable_within(DEGRADED_LOOK).unwrap_or(true)
     }
 
     /// The signals the signalfd takes: armed, not held, and the wake signal.

@@ -507,6 +507,33 @@ fn commands_complete_when_the_queue_is_full(attacker: Attacker) {
     );
 }
 
+/// The queue is full before any waiter exists (its wake timer needs an entry
+/// it cannot get): the waiter starts anyway, serves, takes commands and stops,
+/// within a bounded time.
+fn a_waiter_starts_with_the_queue_already_full() {
+    sigtest::limit_signal_queue(100);
+    let parked_signal = Signal::realtime(5).unwrap();
+    sigcore::block([Signal::USR1, Signal::USR2, parked_signal].into()).unwrap();
+    let parked =
+        sigtest::park_until_full(me(), ThreadHandle::current().tid(), parked_signal.number());
+    assert!(parked > 0);
+    let started = std::time::Instant::now();
+    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::kill(me(), Signal::USR1).unwrap();
+    assert_eq!(recv(&signals).signal, Signal::USR1);
+    let more = Signals::new(Signal::USR2.into()).unwrap();
+    sigcore::kill(me(), Signal::USR2).unwrap();
+    assert_eq!(recv(&more).signal, Signal::USR2);
+    drop(more);
+    drop(signals);
+    assert!(waiter_gone(), "the waiter must stop");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?} with a full queue",
+        started.elapsed()
+    );
+}
+
 fn commands_complete_when_the_same_user_fills_the_queue() {
     commands_complete_when_the_queue_is_full(Attacker::SameUser);
 }
@@ -1001,6 +1028,7 @@ fn main() {
         scenario!(exit_by_signal_reports_the_signal_to_the_parent),
         scenario!(a_sink_owning_a_registration_can_be_dropped).timeout(Duration::from_secs(20)),
         scenario!(registering_from_a_sink_is_an_error).timeout(Duration::from_secs(20)),
+        scenario!(a_waiter_starts_with_the_queue_already_full).timeout(Duration::from_secs(20)),
         scenario!(commands_complete_when_the_same_user_fills_the_queue)
             .timeout(Duration::from_secs(20)),
         scenario!(commands_complete_when_nobody_fills_the_queue).timeout(Duration::from_secs(20)),

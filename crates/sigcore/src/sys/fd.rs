@@ -62,6 +62,25 @@ impl SignalFd {
     }
 }
 
+impl SignalFd {
+    /// Waits at most `timeout` for a signal of the set to be pending.
+    pub(crate) fn readable_within(&self, timeout: std::time::Duration) -> io::Result<bool> {
+        let mut poll = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd that outlives the call.
+        let ready = check(unsafe { libc::poll(&mut poll, 1, ms) });
+        match ready {
+            Ok(n) => Ok(n > 0),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl AsRawFd for SignalFd {
     fn as_raw_fd(&self) -> i32 {
         self.fd.as_raw_fd()

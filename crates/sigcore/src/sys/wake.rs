@@ -77,6 +77,11 @@ pub(crate) fn set_target(pid: i32, tid: i32, signo: i32, timer: i32) {
     RINGING.store(false, Ordering::SeqCst);
 }
 
+/// The waiter's wake timer, made late (it could not be made at start).
+pub(crate) fn set_timer(timer: i32) {
+    TIMER.store(timer, Ordering::SeqCst);
+}
+
 /// The waiter thread's kernel id, 0 when none runs.
 pub(crate) fn target_tid() -> i32 {
     TID.load(Ordering::SeqCst)
