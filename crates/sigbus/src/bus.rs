@@ -229,6 +229,17 @@ impl Bus {
         }
     }
 
+    /// Delivers an event made in this process to every mailbox of its signal
+    /// but `except` (no sender filter: it comes from here).
+    pub(crate) fn publish(&self, event: &SignalEvent, except: SubscriptionId) {
+        let registry = self.inner.router.load();
+        for mailbox in registry.route(event.signal) {
+            if mailbox.info.id != except {
+                mailbox.enqueue(event);
+            }
+        }
+    }
+
     /// Which subscriptions and actors listen to which signal (the bus-level
     /// `getsignal`), lowest signal first.
     pub fn routes(&self) -> Vec<Route> {

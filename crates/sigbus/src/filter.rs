@@ -24,7 +24,7 @@ use sigcore::Origin;
 /// | --- | --- | --- | --- | --- |
 /// | `kill`, `tgkill` (verified pid, uid) | yes | if the uid matches | if the pid matches | no |
 /// | kernel (`SI_KERNEL` where no process can cause it; `CLD_*` on SIGCHLD) | yes | yes | no | yes |
-/// | local (targeted delivery in this process) | yes | yes | no | no |
+/// | local (targeted delivery, the reaper's reports: made in this process) | yes | yes | no | no |
 /// | fd readiness ([`Origin::Io`]: `F_SETSIG`, SIGIO, SIGURG) | yes | no | no | no |
 /// | `sigqueue`, POSIX timer, other codes (forgeable) | yes | no | no | no |
 /// | unknown sender | yes | no | no | no |
@@ -82,7 +82,8 @@ fn sender(origin: &Origin) -> Sender {
         Origin::User { pid, uid } | Origin::Tkill { pid, uid } => Sender::Verified { pid, uid },
         // sigcore decodes codes per signal: these two only the kernel causes.
         Origin::Kernel | Origin::Child { .. } => Sender::Kernel,
-        Origin::Local { .. } => Sender::Local,
+        // Reports made inside this process (targeted delivery, the reaper).
+        Origin::Local { .. } | Origin::Reaped { .. } => Sender::Local,
         _ => Sender::Unverified,
     }
 }

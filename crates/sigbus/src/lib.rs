@@ -175,6 +175,7 @@ mod filter;
 mod hold;
 mod mailbox;
 mod notify;
+mod reaper;
 mod registry;
 mod router;
 mod shutdown;
@@ -187,6 +188,7 @@ pub use crate::{
     error::{BusError, DeliverError, SendError, TrySendError},
     filter::SenderFilter,
     mailbox::{MailboxKind, Overflow},
+    reaper::{ReapedChild, Reaper, ReaperBuilder, Unowned},
     registry::SubscriptionId,
     shutdown::{
         CoordinatorBuilder, NoticeReceiver, SecondSignal, ShutdownCoordinator, ShutdownNotice,

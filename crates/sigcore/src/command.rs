@@ -63,9 +63,86 @@ fn thread_base_mask() -> Option<SignalSet> {
 pub trait CommandExt {
     /// Restores, in the child, the signal mask and dispositions sigcore changed.
     fn reset_signals(&mut self) -> &mut Self;
+
+    /// Starts the child in a process group of its own (its pgid is its pid), so
+    /// `sigcore::kill_process_group(child, ..)` reaches it and everything it
+    /// starts, and a terminal's Ctrl-C for the parent's group does not.
+    fn new_process_group(&mut self) -> &mut Self;
+
+    /// Starts the child in a new session (`setsid`): its own process group and
+    /// no controlling terminal, as a daemon or a container's main process.
+    ///
+    /// # Errors
+    ///
+    /// `spawn` fails with `EPERM` if the child is already a group leader.
+    fn new_session(&mut self) -> &mut Self;
+
+    /// [`CommandExt::new_session`], and standard input's terminal becomes the new
+    /// session's controlling terminal (`TIOCSCTTY`), so the child gets job
+    /// control and Ctrl-C from it.
+    ///
+    /// # Errors
+    ///
+    /// `spawn` fails when standard input is not a terminal (`ENOTTY`) or the
+    /// terminal belongs to another session and the caller may not take it
+    /// (`EPERM`).
+    fn new_session_with_terminal(&mut self) -> &mut Self;
+
+    /// Puts the child in a process group of its own and makes that group the
+    /// foreground group of standard input's terminal: Ctrl-C and Ctrl-Z typed
+    /// there go to the child, as a shell does for the job it runs.
+    ///
+    /// # Errors
+    ///
+    /// `spawn` fails with `ENOTTY` when standard input is not a terminal.
+    fn foreground(&mut self) -> &mut Self;
+
+    /// Asks the kernel to send `signal` to the child when its parent dies
+    /// (`PR_SET_PDEATHSIG`), checked in the child before `exec` so it cannot
+    /// miss a parent that died first.
+    ///
+    /// **The signal comes when the thread that spawned the child exits**, not
+    /// only when the parent process does: spawn from a thread that lives as long
+    /// as the child should.
+    ///
+    /// # Errors
+    ///
+    /// `spawn` fails with `ESRCH` if the parent died before the child could ask.
+    fn parent_death_signal(&mut self, signal: Signal) -> &mut Self;
 }
 
 impl CommandExt for Command {
+    fn new_process_group(&mut self) -> &mut Self {
+        std::os::unix::process::CommandExt::process_group(self, 0)
+    }
+
+    fn new_session(&mut self) -> &mut Self {
+        sys::add_pre_exec(self, || sys::new_session(false));
+        self
+    }
+
+    fn new_session_with_terminal(&mut self) -> &mut Self {
+        sys::add_pre_exec(self, || sys::new_session(true));
+        self
+    }
+
+    fn foreground(&mut self) -> &mut Self {
+        sys::add_pre_exec(self, sys::become_foreground);
+        self
+    }
+
+    fn parent_death_signal(&mut self, signal: Signal) -> &mut Self {
+        let parent = sys::getpid();
+        sys::add_pre_exec(self, move || {
+            if sys::set_parent_death_signal(signal.number(), parent)? {
+                Ok(())
+            } else {
+                Err(std::io::Error::from_raw_os_error(libc::ESRCH))
+            }
+        });
+        self
+    }
+
     fn reset_signals(&mut self) -> &mut Self {
         // Read the state now and again in the child would race with nothing
         // useful; capture it at spawn time instead, inside the hook, where only

@@ -63,6 +63,12 @@ pub enum Error {
         /// The signal.
         signal: Signal,
     },
+    /// The parent this process expected had already exited (it was re-parented),
+    /// so a parent-death signal would never come.
+    ParentExited {
+        /// The parent expected.
+        parent: i32,
+    },
     /// Called from inside a [`crate::Sink`], on the waiter thread, where it would
     /// wait for the waiter itself: registering, changing or releasing signals,
     /// or anything built on them (subscribing to a bus).
@@ -142,6 +148,10 @@ impl fmt::Display for Error {
             Error::InUse { signal } => write!(
                 f,
                 "{signal} is served by sigcore; release it before changing its disposition"
+            ),
+            Error::ParentExited { parent } => write!(
+                f,
+                "the parent process {parent} has already exited: its death signal would never come"
             ),
             Error::InSink => f.write_str(
                 "cannot register, change or release signals from inside a sink (the waiter \

@@ -93,6 +93,19 @@ pub enum Origin {
         /// kernel says.
         fd: Option<i32>,
     },
+    /// A child this process's reaper collected (not a kernel `siginfo`: a report,
+    /// one per child, where SIGCHLD itself coalesces).
+    Reaped {
+        /// The child's process id.
+        pid: i32,
+        /// The child's real user id.
+        uid: u32,
+        /// How it ended.
+        status: ChildStatus,
+        /// Nobody in this process spawned it through the reaper: an orphan
+        /// adopted as subreaper or PID 1, or a child spawned and forgotten.
+        orphan: bool,
+    },
     /// Sent inside this process without a kernel signal (targeted delivery on a bus).
     Local {
         /// The sending actor's or thread's name, where it has one.
@@ -176,7 +189,7 @@ pub enum ChildStatus {
 
 impl Origin {
     /// A short lowercase word for the kind: `user`, `queue`, `tkill`, `kernel`,
-    /// `timer`, `child`, `io`, `local`, `unknown`, `other`.
+    /// `timer`, `child`, `io`, `reaped`, `local`, `unknown`, `other`.
     pub fn kind(&self) -> &'static str {
         match self {
             Origin::User { .. } => "user",
@@ -186,6 +199,7 @@ impl Origin {
             Origin::Timer { .. } => "timer",
             Origin::Child { .. } => "child",
             Origin::Io { .. } => "io",
+            Origin::Reaped { .. } => "reaped",
             Origin::Local { .. } => "local",
             Origin::Unknown => "unknown",
             Origin::Other { .. } => "other",
@@ -198,9 +212,38 @@ impl Origin {
             Origin::User { pid, .. }
             | Origin::Queue { pid, .. }
             | Origin::Tkill { pid, .. }
-            | Origin::Child { pid, .. } => Some(pid),
+            | Origin::Child { pid, .. }
+            | Origin::Reaped { pid, .. } => Some(pid),
             _ => None,
         }
+    }
+
+    /// Whether a `kill`, `sigqueue` or `tgkill` came from a process that has no
+    /// pid in this process's pid namespace: from an ancestor namespace, such as
+    /// the host of a container (`docker stop`, a host `kill`), whose sender the
+    /// kernel reports as pid 0.
+    ///
+    /// Sender filters: `SenderFilter::Pids` never matches such a sender (pid 0
+    /// names no process here); the uid filters still apply to the uid the kernel
+    /// reports, mapped into this user namespace (a host root that is root here
+    /// too passes `Root`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::Origin;
+    ///
+    /// assert!(Origin::User { pid: 0, uid: 0 }.from_outside_namespace());
+    /// assert!(!Origin::User { pid: 42, uid: 0 }.from_outside_namespace());
+    /// assert!(!Origin::Kernel.from_outside_namespace());
+    /// ```
+    pub fn from_outside_namespace(&self) -> bool {
+        matches!(
+            self,
+            Origin::User { pid: 0, .. }
+                | Origin::Queue { pid: 0, .. }
+                | Origin::Tkill { pid: 0, .. }
+        )
     }
 
     /// The sender's (or child's) real user id, where the kernel gave one.
@@ -209,7 +252,8 @@ impl Origin {
             Origin::User { uid, .. }
             | Origin::Queue { uid, .. }
             | Origin::Tkill { uid, .. }
-            | Origin::Child { uid, .. } => Some(uid),
+            | Origin::Child { uid, .. }
+            | Origin::Reaped { uid, .. } => Some(uid),
             _ => None,
         }
     }
@@ -266,6 +310,9 @@ impl fmt::Display for ChildStatus {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Origin::User { pid: 0, uid } => {
+                write!(f, "kill from outside this pid namespace (uid {uid})")
+            }
             Origin::User { pid, uid } => write!(f, "kill from pid {pid} (uid {uid})"),
             Origin::Queue { pid, uid, value } => {
                 write!(f, "sigqueue from pid {pid} (uid {uid}) value {value}")
@@ -276,6 +323,15 @@ impl fmt::Display for Origin {
                 write!(f, "timer {timer_id} (overrun {overrun})")
             }
             Origin::Child { pid, status, .. } => write!(f, "child {pid} {status}"),
+            Origin::Reaped {
+                pid,
+                status,
+                orphan,
+                ..
+            } => {
+                let whose = if *orphan { "orphan" } else { "child" };
+                write!(f, "reaped {whose} {pid}, {status}")
+            }
             Origin::Io { event, fd } => {
                 f.write_str("fd readiness")?;
                 if let Some(event) = event {
@@ -318,11 +374,27 @@ impl SignalEvent {
     /// assert_eq!(b.origin.kind(), "local");
     /// ```
     pub fn local(signal: Signal, sender: Option<Arc<str>>) -> SignalEvent {
+        SignalEvent::report(signal, Origin::Local { sender })
+    }
+
+    /// An event made in this process with the given origin (a reaper's
+    /// [`Origin::Reaped`], say), numbered in the same sequence as kernel events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::{ChildStatus, Origin, Signal, SignalEvent};
+    ///
+    /// let reaped = Origin::Reaped { pid: 42, uid: 0, status: ChildStatus::Exited(0), orphan: true };
+    /// let event = SignalEvent::report(Signal::CHLD, reaped);
+    /// assert_eq!(event.origin.kind(), "reaped");
+    /// ```
+    pub fn report(signal: Signal, origin: Origin) -> SignalEvent {
         SignalEvent {
             signal,
             seq: next_seq(),
             at: Instant::now(),
-            origin: Origin::Local { sender },
+            origin,
         }
     }
 }
@@ -367,9 +439,9 @@ const SI_TIMER: i32 = -2;
 pub(crate) const CODE_TIMER: i32 = SI_TIMER;
 const SI_SIGIO: i32 = -5;
 const SI_TKILL: i32 = -6;
-const CLD_EXITED: i32 = 1;
-const CLD_KILLED: i32 = 2;
-const CLD_DUMPED: i32 = 3;
+pub(crate) const CLD_EXITED: i32 = 1;
+pub(crate) const CLD_KILLED: i32 = 2;
+pub(crate) const CLD_DUMPED: i32 = 3;
 const CLD_TRAPPED: i32 = 4;
 const CLD_STOPPED: i32 = 5;
 const CLD_CONTINUED: i32 = 6;

@@ -168,6 +168,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(rust_2018_idioms)]
 
+mod children;
 mod command;
 mod control;
 mod error;
@@ -185,6 +186,10 @@ mod timer;
 mod waiter;
 
 pub use crate::{
+    children::{
+        children, is_child_subreaper, parent_pid, peek_child, reap_any_child, reap_child,
+        set_child_subreaper, set_parent_death_signal, ChildExit,
+    },
     command::CommandExt,
     control::{
         block, block_while_served, disposition, disposition_at_start, exit_by_signal, held, hold,

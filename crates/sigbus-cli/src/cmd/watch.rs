@@ -192,7 +192,9 @@ pub fn event_line(event: &SignalEvent, worker: &str) -> String {
         text.push_str(&format!(" value={value}"));
     }
     match event.origin {
-        sigcore::Origin::Child { status, .. } => text.push_str(&format!(" status=\"{status}\"")),
+        sigcore::Origin::Child { status, .. } | sigcore::Origin::Reaped { status, .. } => {
+            text.push_str(&format!(" status=\"{status}\""))
+        }
         sigcore::Origin::Io { event, fd } => {
             if let Some(event) = event {
                 text.push_str(&format!(" event={}", event.name()));

@@ -6,6 +6,7 @@
 //! eventfd, pidfd, `rt_sigtimedwait`); a port to another Unix replaces this module.
 
 mod action;
+mod child;
 mod exec;
 mod fd;
 mod info;
@@ -20,6 +21,10 @@ mod wake;
 pub(crate) use action::{
     claim_wake_signal, current, disposition, install_net_handler, restore, set_default, set_ignore,
     RawDisposition, SavedAction,
+};
+pub(crate) use child::{
+    become_foreground, children, getppid, is_child_subreaper, new_session, peek, reap, reap_any,
+    set_child_subreaper, set_parent_death_signal, Exit,
 };
 pub(crate) use exec::{add_pre_exec, reset_before_exec, unblock_set};
 pub(crate) use fd::SignalFd;
