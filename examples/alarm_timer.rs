@@ -10,7 +10,7 @@ use sigbus::Bus;
 use sigcore::{Signal, Timer, TimerValue};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block(Signal::ALRM.into())?;
+    sigcore::block(Signal::ALRM)?;
     let bus = Bus::new();
     let alarms = bus.subscribe(Signal::ALRM)?;
 

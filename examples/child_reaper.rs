@@ -15,7 +15,7 @@ use sigbus::Bus;
 use sigcore::{CommandExt, Origin, Signal};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block([Signal::CHLD, Signal::TERM].into())?;
+    sigcore::block([Signal::CHLD, Signal::TERM])?;
     let bus = Bus::new();
     let chld = bus.subscribe(Signal::CHLD)?;
 

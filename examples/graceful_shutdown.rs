@@ -54,7 +54,7 @@ impl Actor for Worker {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block([Signal::INT, Signal::TERM, Signal::USR1].into())?;
+    sigcore::block([Signal::INT, Signal::TERM, Signal::USR1])?;
     let bus = Bus::new();
     let workers = (1..=3)
         .map(|i| {

@@ -21,7 +21,7 @@ const HUP: Token = Token(1);
 const LISTENER: Token = Token(2);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block([Signal::USR1, Signal::HUP].into())?;
+    sigcore::block([Signal::USR1, Signal::HUP])?;
     let bus = Bus::new();
     let usr1 = bus.subscribe(Signal::USR1)?;
     let hup = bus.subscribe(Signal::HUP)?;

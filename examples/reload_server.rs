@@ -45,7 +45,7 @@ fn ask(addr: std::net::SocketAddr) -> std::io::Result<String> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block([Signal::HUP, Signal::TERM].into())?;
+    sigcore::block([Signal::HUP, Signal::TERM])?;
     let path: PathBuf =
         std::env::temp_dir().join(format!("reload-server-{}.conf", std::process::id()));
     std::fs::write(&path, "hello from config v1")?;

@@ -15,7 +15,7 @@ use crossbeam_channel::bounded;
 use sigcore::{Signal, ThreadHandle};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block(Signal::USR2.into())?;
+    sigcore::block(Signal::USR2)?;
     let (handle_tx, handle_rx) = bounded(1);
 
     let waiter = thread::Builder::new()
@@ -23,11 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .spawn(move || {
             // Only this thread can hand out its own handle: capture it here.
             handle_tx.send(ThreadHandle::current()).unwrap();
-            let set = Signal::USR2.into();
+            let set = Signal::USR2;
             // The first wait times out: nobody sent anything yet.
-            let first = sigcore::wait(set, Some(Duration::from_millis(50))).unwrap();
+            let first = sigcore::wait_timeout(set, Duration::from_millis(50)).unwrap();
             println!("waiting-thread: first wait (50 ms) -> {first:?}");
-            let second = sigcore::wait(set, Some(Duration::from_secs(5))).unwrap();
+            let second = sigcore::wait_timeout(set, Duration::from_secs(5)).unwrap();
             let event = second.expect("the signal arrives within 5 s");
             println!("waiting-thread: got {} from {}", event.signal, event.origin);
             assert_eq!(event.origin.kind(), "tkill");

@@ -48,7 +48,7 @@ async fn ask(addr: std::net::SocketAddr) -> std::io::Result<String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // First, before the runtime starts its threads: block what the bus serves.
-    sigcore::block([Signal::HUP, Signal::TERM, Signal::INT].into())?;
+    sigcore::block([Signal::HUP, Signal::TERM, Signal::INT])?;
     let path: PathBuf =
         std::env::temp_dir().join(format!("tokio-server-{}.conf", std::process::id()));
     std::fs::write(&path, "hello from config v1")?;

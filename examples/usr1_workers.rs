@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. First thing in main, before any thread exists: block SIGUSR1. Threads
     //    inherit the mask, so the kernel will leave it to sigcore's waiter thread
     //    instead of running the default action (terminate) on some thread.
-    sigcore::block(Signal::USR1.into())?;
+    sigcore::block(Signal::USR1)?;
 
     // 2. A bus, and one subscription per worker thread.
     let bus = Bus::new();

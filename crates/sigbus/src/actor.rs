@@ -379,7 +379,7 @@ impl<'a> ActorBuilder<'a> {
     ///     }
     /// }
     ///
-    /// sigcore::block(Signal::USR1.into())?;
+    /// sigcore::block(Signal::USR1)?;
     /// let bus = sigbus::Bus::new();
     /// let counter = bus.actor("counter").signals(Signal::USR1).spawn(|| Counter(0))?;
     /// sigcore::raise(Signal::USR1)?;
@@ -456,7 +456,7 @@ impl<'a> ActorBuilder<'a> {
     /// ```
     /// use sigcore::Signal;
     ///
-    /// sigcore::block(Signal::USR2.into())?;
+    /// sigcore::block(Signal::USR2)?;
     /// let bus = sigbus::Bus::new();
     /// let worker = bus.actor("worker").signals(Signal::USR2).spawn_fn(|ctx, event| {
     ///     println!("{} handled {}", ctx.name(), event.signal);

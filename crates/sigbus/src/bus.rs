@@ -151,7 +151,7 @@ impl Bus {
     /// ```
     /// use sigcore::Signal;
     ///
-    /// sigcore::block(Signal::USR1.into())?; // in main, before spawning threads
+    /// sigcore::block(Signal::USR1)?; // in main, before spawning threads
     /// let bus = sigbus::Bus::new();
     /// let sub = bus.subscribe(Signal::USR1)?;
     /// sigcore::raise(Signal::USR1)?;
@@ -171,7 +171,7 @@ impl Bus {
     /// use sigbus::{Overflow, SenderFilter};
     /// use sigcore::Signal;
     ///
-    /// # sigcore::block(Signal::HUP.into())?;
+    /// # sigcore::block(Signal::HUP)?;
     /// let bus = sigbus::Bus::new();
     /// let reloads = bus
     ///     .subscription(Signal::HUP)
@@ -316,7 +316,7 @@ impl Bus {
     /// # Examples
     ///
     /// ```
-    /// # sigcore::block(sigcore::Signal::USR1.into())?;
+    /// # sigcore::block(sigcore::Signal::USR1)?;
     /// let bus = sigbus::Bus::new();
     /// let sub = bus.subscribe(sigcore::Signal::USR1)?;
     /// bus.shutdown();
@@ -527,7 +527,9 @@ impl Inner {
             Some(registration) => registration.add_with(arming, foreign),
             None => {
                 let sink = RouterSink(Arc::clone(&self.router));
-                Registration::new_with(arming, sink, foreign)
+                Registration::builder(arming)
+                    .foreign_handlers(foreign)
+                    .sink(sink)
                     .map(|registration| control.registration = Some(registration))
             }
         };

@@ -19,7 +19,7 @@
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // First thing in main, before any thread exists: block what the bus serves.
-//!     sigcore::block([Signal::USR1, Signal::HUP].into())?;
+//!     sigcore::block([Signal::USR1, Signal::HUP])?;
 //!     let bus = Bus::new();
 //!
 //!     let workers: Vec<_> = (0..4)
@@ -118,7 +118,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use sigcore::Signal;
 //!
-//! sigcore::block(Signal::HUP.into())?; // before the runtime starts its threads
+//! sigcore::block(Signal::HUP)?; // before the runtime starts its threads
 //! let bus = sigbus::Bus::new();
 //! let hangups = bus.subscribe(Signal::HUP)?;
 //! sigcore::raise(Signal::HUP)?;

@@ -125,7 +125,7 @@ impl Bus {
     /// use std::process::Command;
     /// use sigcore::{ChildStatus, Signal};
     ///
-    /// sigcore::block(Signal::CHLD.into())?;
+    /// sigcore::block(Signal::CHLD)?;
     /// let bus = sigbus::Bus::new();
     /// let reaper = bus.reaper().start()?;
     /// let child = reaper.spawn(Command::new("sh").args(["-c", "exit 3"]))?;

@@ -254,7 +254,7 @@ impl Bus {
     /// use std::time::Duration;
     /// use sigcore::Signal;
     ///
-    /// sigcore::block([Signal::INT, Signal::TERM].into())?;
+    /// sigcore::block([Signal::INT, Signal::TERM])?;
     /// let bus = sigbus::Bus::new();
     /// // ... spawn actors ...
     /// let coordinator = bus.shutdown_coordinator(Duration::from_secs(5))?;
@@ -277,7 +277,7 @@ impl Bus {
     /// use std::time::Duration;
     /// use sigbus::SecondSignal;
     ///
-    /// # sigcore::block([sigcore::Signal::INT, sigcore::Signal::TERM].into())?;
+    /// # sigcore::block([sigcore::Signal::INT, sigcore::Signal::TERM])?;
     /// let bus = sigbus::Bus::new();
     /// let coordinator = bus
     ///     .coordinator()
@@ -337,7 +337,7 @@ impl ShutdownCoordinator {
     /// # Examples
     ///
     /// ```
-    /// # sigcore::block([sigcore::Signal::INT, sigcore::Signal::TERM].into())?;
+    /// # sigcore::block([sigcore::Signal::INT, sigcore::Signal::TERM])?;
     /// let bus = sigbus::Bus::new();
     /// let coordinator = bus.shutdown_coordinator(std::time::Duration::from_secs(5))?;
     /// let notice = coordinator.notice();

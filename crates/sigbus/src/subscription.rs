@@ -22,7 +22,7 @@ use crate::SubscriptionId;
 /// use crossbeam_channel::{select, unbounded};
 /// use sigcore::Signal;
 ///
-/// # sigcore::block(Signal::HUP.into())?;
+/// # sigcore::block(Signal::HUP)?;
 /// let bus = sigbus::Bus::new();
 /// let hangups = bus.subscribe(Signal::HUP)?;
 /// let (work_tx, work) = unbounded::<u32>();
@@ -144,7 +144,7 @@ impl Subscription {
     /// use std::os::fd::AsRawFd;
     /// use sigcore::Signal;
     ///
-    /// # sigcore::block(Signal::USR1.into())?;
+    /// # sigcore::block(Signal::USR1)?;
     /// let bus = sigbus::Bus::new();
     /// let usr1 = bus.subscribe(Signal::USR1)?;
     /// let fd = usr1.ready_fd()?.as_raw_fd();
@@ -198,7 +198,7 @@ impl Subscription {
     /// ```
     /// use sigcore::Signal;
     ///
-    /// # sigcore::block(Signal::USR2.into())?;
+    /// # sigcore::block(Signal::USR2)?;
     /// let bus = sigbus::Bus::new();
     /// let usr2 = bus.subscribe(Signal::USR2)?;
     /// sigcore::raise(Signal::USR2)?;

@@ -41,7 +41,7 @@ async fn within<F: Future>(future: F) -> F::Output {
 }
 
 fn block(set: &[Signal]) -> Bus {
-    sigcore::block(set.iter().copied().collect()).unwrap();
+    sigcore::block(set.iter().copied().collect::<sigcore::SignalSet>()).unwrap();
     Bus::new()
 }
 

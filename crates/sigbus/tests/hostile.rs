@@ -67,7 +67,7 @@ fn read_calls() -> u64 {
 /// and every identity filter refuses it (and counts it), whether the forger is
 /// another process of our uid or, when we run as root, `nobody`.
 fn f_setsig_cannot_forge_the_kernel() {
-    sigcore::block(Signal::HUP.into()).unwrap();
+    sigcore::block(Signal::HUP).unwrap();
     let bus = Bus::new();
     let any = bus.subscribe(Signal::HUP).unwrap();
     let filters = [
@@ -139,7 +139,7 @@ fn a_tgkill_at_an_actor_cannot_bypass_its_filter() {
         println!("skipped: needs root to run a sender as nobody");
         return;
     }
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     sigtest::let_nobody_signal_me();
     let bus = Bus::new();
     let (tx, rx) = unbounded();
@@ -191,7 +191,7 @@ fn tgkill_as_nobody() {
 /// the wake signal) must not make the actor read /proc after every event.
 fn stuck_pending_signals_keep_the_rescue_cheap() {
     let unserved = Signal::realtime(7).unwrap();
-    sigcore::block([Signal::USR1, unserved].into()).unwrap();
+    sigcore::block([Signal::USR1, unserved]).unwrap();
     let bus = Bus::new();
     let (tx, rx) = unbounded();
     let actor = bus
@@ -229,7 +229,7 @@ fn stuck_pending_signals_keep_the_rescue_cheap() {
 /// ignores it. No event, no sequence number, no warning, no drop counted.
 fn a_kernel_sigpipe_on_an_actor_thread_is_discarded() {
     let logs = capture_logs();
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     let bus = Bus::new();
     let (tx, rx) = unbounded();
     let actor = bus
@@ -271,7 +271,7 @@ fn a_kernel_sigpipe_on_an_actor_thread_is_discarded() {
 fn unsubscribed_tgkills_at_an_actor_are_counted_and_sampled() {
     let logs = capture_logs();
     let other = Signal::realtime(3).unwrap();
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     let bus = Bus::new();
     let actor = bus
         .actor("target")
@@ -304,7 +304,7 @@ fn unsubscribed_tgkills_at_an_actor_are_counted_and_sampled() {
 /// An actor whose name the kernel cut in the middle of a character (15 bytes)
 /// still gets its thread-directed signals: /proc is read as bytes.
 fn an_actor_with_a_cut_name_gets_its_tgkills() {
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     let bus = Bus::new();
     let (tx, rx) = unbounded();
     let name = "ñññññññññ"; // 18 bytes: the kernel keeps 15, half a character
@@ -365,7 +365,7 @@ fn in_forked_child(body: impl FnOnce()) -> i32 {
 /// do not exist. `Bus::shutdown` there must not try to join them (it panicked),
 /// and the parent's bus goes on untouched.
 fn shutdown_in_a_forked_child_is_inert() {
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     let bus = Bus::new();
     let (tx, rx) = unbounded();
     let actors: Vec<_> = (0..2)
@@ -398,7 +398,7 @@ fn shutdown_in_a_forked_child_is_inert() {
 /// Two threads call `Bus::shutdown` at once: neither returns before every actor
 /// has stopped (the second used to return at once, with actors running).
 fn concurrent_shutdowns_both_wait_for_the_actors() {
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     for round in 0..20 {
         let bus = Bus::new();
         let stopped = Arc::new(AtomicBool::new(false));
@@ -445,24 +445,23 @@ impl sigbus::Actor for SlowStop {
 /// all signal handling. Subscribing is a typed error; dropping a subscription
 /// or shutting the bus down there is handed to a thread of its own.
 fn bus_calls_from_a_sink_do_not_deadlock() {
-    sigcore::block([Signal::USR1, Signal::USR2, Signal::HUP].into()).unwrap();
+    sigcore::block([Signal::USR1, Signal::USR2, Signal::HUP]).unwrap();
     let bus = Bus::new();
     let usr2 = bus.subscribe(Signal::USR2).unwrap();
     let held = Arc::new(Mutex::new(Some(usr2)));
     let (tx, rx) = unbounded();
     let sink_bus = bus.clone();
     let sink_held = Arc::clone(&held);
-    let _registration =
-        sigcore::Registration::new(Signal::USR1.into(), move |event: &SignalEvent| {
-            let attempt = sink_bus.subscribe(Signal::HUP).map(drop);
-            // Dropped here, on the waiter thread.
-            drop(sink_held.lock().unwrap().take());
-            if event.origin.value() == Some(2) {
-                sink_bus.shutdown();
-            }
-            tx.send(attempt).unwrap();
-        })
-        .unwrap();
+    let _registration = sigcore::Registration::new(Signal::USR1, move |event: &SignalEvent| {
+        let attempt = sink_bus.subscribe(Signal::HUP).map(drop);
+        // Dropped here, on the waiter thread.
+        drop(sink_held.lock().unwrap().take());
+        if event.origin.value() == Some(2) {
+            sink_bus.shutdown();
+        }
+        tx.send(attempt).unwrap();
+    })
+    .unwrap();
     // Another thread keeps the bus's control busy (each subscribe waits for the
     // waiter while holding it), as a real program would.
     let churning = Arc::new(AtomicBool::new(true));
@@ -511,7 +510,7 @@ fn bus_calls_from_a_sink_do_not_deadlock() {
 fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
     let logs = capture_logs();
     let rt = Signal::realtime(4).unwrap();
-    sigcore::block(rt.into()).unwrap();
+    sigcore::block(rt).unwrap();
     let suspended = Arc::new(AtomicBool::new(true));
     let (tid_tx, tid_rx) = unbounded();
     let sleeper = {
@@ -533,7 +532,7 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
     // everything flows at once.
     let sent = Arc::new(AtomicBool::new(false));
     let gate = Arc::clone(&sent);
-    let _gate = sigcore::Registration::new(rt.into(), move |_: &SignalEvent| {
+    let _gate = sigcore::Registration::new(rt, move |_: &SignalEvent| {
         while !gate.load(Ordering::SeqCst) {
             thread::sleep(Duration::from_millis(1));
         }
@@ -600,7 +599,7 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
 fn backpressure_loses_nothing_and_pushes_back_on_the_sender() {
     sigtest::limit_signal_queue(500);
     let rt = Signal::realtime(6).unwrap();
-    sigcore::block(rt.into()).unwrap();
+    sigcore::block(rt).unwrap();
     let bus = Bus::new();
     let slow = bus
         .subscription(rt)

@@ -48,7 +48,7 @@ fn reaped_orphans(sub: &sigbus::Subscription, want: usize, within: Duration) -> 
 /// reaper running. None gets `ECHILD`; the forgotten ones are reaped (as
 /// orphans, after the grace period), and no zombie is left.
 fn status_calls_never_race_the_reaper() {
-    sigcore::block(Signal::CHLD.into()).unwrap();
+    sigcore::block(Signal::CHLD).unwrap();
     let bus = Bus::new();
     // Room for the kernel's SIGCHLDs of the storm and the reaper's reports.
     let reported = bus
@@ -105,7 +105,7 @@ fn status_calls_never_race_the_reaper() {
 /// The other design (reap everything at once, as an init does) for contrast:
 /// it steals from `Command::status()`. Printed, not asserted (it is a race).
 fn reaping_everything_steals_from_status_calls() {
-    sigcore::block(Signal::CHLD.into()).unwrap();
+    sigcore::block(Signal::CHLD).unwrap();
     let bus = Bus::new();
     let reaper = bus.reaper().unowned(Unowned::All).start().unwrap();
     let mut stolen = 0;
@@ -121,7 +121,7 @@ fn reaping_everything_steals_from_status_calls() {
 /// Children spawned through the reaper: exit codes, signals, try_wait,
 /// wait_timeout, the pidfd, and waiting after the reaper stopped.
 fn spawned_children_are_waited_through_the_reaper() {
-    sigcore::block([Signal::CHLD, Signal::TERM].into()).unwrap();
+    sigcore::block([Signal::CHLD, Signal::TERM]).unwrap();
     let bus = Bus::new();
     let reaper = bus.reaper().start().unwrap();
     for code in [0, 1, 7, 255] {
@@ -161,7 +161,7 @@ fn spawned_children_are_waited_through_the_reaper() {
 /// Fifty children exiting at the same moment give fewer SIGCHLDs than exits;
 /// every handle still gets its exit, 20 times over, and no zombie is left.
 fn a_coalesced_sigchld_reaps_every_child() {
-    sigcore::block(Signal::CHLD.into()).unwrap();
+    sigcore::block(Signal::CHLD).unwrap();
     let bus = Bus::new();
     let reaper = bus.reaper().start().unwrap();
     for round in 0..20 {
@@ -186,7 +186,7 @@ fn a_coalesced_sigchld_reaps_every_child() {
 /// As a child subreaper, orphaned grandchildren come to this process: 100 of
 /// them are reaped (and reported as orphans on the bus), no zombie left.
 fn orphans_come_to_a_subreaper_and_are_reaped() {
-    sigcore::block(Signal::CHLD.into()).unwrap();
+    sigcore::block(Signal::CHLD).unwrap();
     let bus = Bus::new();
     let reported = bus
         .subscription(Signal::CHLD)

@@ -23,7 +23,7 @@ fn secs(n: u64) -> Duration {
 }
 
 fn four_workers_all_receive_one_kill() {
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     let bus = Bus::new();
     let workers: Vec<_> = (0..4)
         .map(|i| {
@@ -61,7 +61,7 @@ fn four_workers_all_receive_one_kill() {
 }
 
 fn a_worker_selects_between_signals_and_work() {
-    sigcore::block(Signal::HUP.into()).unwrap();
+    sigcore::block(Signal::HUP).unwrap();
     let bus = Bus::new();
     let hangups = bus.subscribe(Signal::HUP).unwrap();
     let (jobs_tx, jobs) = unbounded::<u32>();
@@ -118,7 +118,7 @@ fn subscribe_drop_raise() {
 /// drops what does not fit, the healthy one gets all of it, promptly.
 fn a_stalled_subscriber_does_not_delay_a_healthy_one() {
     let rt = Signal::realtime(1).unwrap();
-    sigcore::block(rt.into()).unwrap();
+    sigcore::block(rt).unwrap();
     let bus = Bus::new();
     let stalled = bus
         .subscription(rt)
@@ -150,7 +150,7 @@ fn a_stalled_subscriber_does_not_delay_a_healthy_one() {
 
 fn overflow_policies_with_real_signals() {
     let rt = Signal::realtime(2).unwrap();
-    sigcore::block([rt, Signal::USR1, Signal::USR2].into()).unwrap();
+    sigcore::block([rt, Signal::USR1, Signal::USR2]).unwrap();
     let bus = Bus::new();
     let newest = bus
         .subscription(rt)
@@ -204,7 +204,7 @@ fn a_sender_filter_refuses_another_uid() {
         return;
     }
     let rt = Signal::realtime(4).unwrap();
-    sigcore::block(rt.into()).unwrap();
+    sigcore::block(rt).unwrap();
     sigtest::let_nobody_signal_me();
     let bus = Bus::new();
     let mine = bus
@@ -285,7 +285,7 @@ impl Actor for Flaky {
 
 fn a_panicking_actor_is_restarted_and_keeps_receiving() {
     let rt = Signal::realtime(5).unwrap();
-    sigcore::block(rt.into()).unwrap();
+    sigcore::block(rt).unwrap();
     let bus = Bus::new();
     let seen = Arc::new(AtomicU32::new(0));
     let starts = Arc::new(AtomicU32::new(0));
@@ -334,7 +334,7 @@ fn a_panicking_actor_is_restarted_and_keeps_receiving() {
 
 fn a_supervision_limit_and_escalation_end_cleanly() {
     let rt = Signal::realtime(6).unwrap();
-    sigcore::block(rt.into()).unwrap();
+    sigcore::block(rt).unwrap();
     let bus = Bus::new();
     let seen = Arc::new(AtomicU32::new(0));
     let s = Arc::clone(&seen);
@@ -396,7 +396,7 @@ impl Actor for Worker {
 
 /// The child for the shutdown scenarios: three actors and a coordinator.
 fn coordinated_child() {
-    sigcore::block([Signal::INT, Signal::TERM, Signal::USR1].into()).unwrap();
+    sigcore::block([Signal::INT, Signal::TERM, Signal::USR1]).unwrap();
     let stubborn = std::env::var("STUBBORN").is_ok();
     let grace = ms(std::env::var("GRACE_MS").unwrap().parse().unwrap());
     let cleanup = ms(std::env::var("CLEANUP_MS").map_or(0, |v| v.parse().unwrap()));
@@ -572,7 +572,7 @@ fn a_second_signal_during_the_drain_ends_the_process() {
 /// The child for the drain scenario: one actor, a coordinator, then a long
 /// drain in `main` after the clean shutdown.
 fn draining_child() {
-    sigcore::block([Signal::INT, Signal::TERM].into()).unwrap();
+    sigcore::block([Signal::INT, Signal::TERM]).unwrap();
     let bus = Bus::new();
     bus.actor("worker")
         .signals(Signal::USR1)
@@ -587,7 +587,7 @@ fn draining_child() {
 
 /// Threads that are not actors get the notice too, and can select over it.
 fn plain_threads_get_the_shutdown_notice() {
-    sigcore::block([Signal::INT, Signal::TERM].into()).unwrap();
+    sigcore::block([Signal::INT, Signal::TERM]).unwrap();
     let bus = Bus::new();
     let coordinator = bus.shutdown_coordinator(secs(5)).unwrap();
     let (work_tx, work) = unbounded::<u32>();
@@ -648,7 +648,7 @@ fn a_subscription_outlives_its_bus_handle() {
 /// A running actor keeps its bus alive after every handle is dropped; a clone
 /// of the handle still shuts everything down.
 fn an_actor_outlives_its_bus_handles() {
-    sigcore::block(Signal::USR2.into()).unwrap();
+    sigcore::block(Signal::USR2).unwrap();
     let bus = Bus::new();
     let (tx, rx) = unbounded();
     let actor = bus
@@ -761,7 +761,7 @@ fn a_signal_racing_the_last_unsubscribe_is_never_lost() {
 
 fn nothing_arrives_after_unsubscribe_returns() {
     let rt = Signal::realtime(7).unwrap();
-    sigcore::block(rt.into()).unwrap();
+    sigcore::block(rt).unwrap();
     let bus = Bus::new();
     let keep_served = bus.subscription(rt).capacity(100_000).open().unwrap();
     let leaving = bus.subscription(rt).capacity(100_000).open().unwrap();
@@ -835,7 +835,7 @@ fn shutdown_leaves_mask_and_dispositions_as_found() {
 /// A `tgkill` (what libc `raise` does inside the actor) aimed at an actor's thread
 /// is not stranded: the actor takes it, origin `tkill`.
 fn a_thread_directed_signal_to_an_actor_is_delivered() {
-    sigcore::block(Signal::USR2.into()).unwrap();
+    sigcore::block(Signal::USR2).unwrap();
     let bus = Bus::new();
     let (tx, rx) = unbounded();
     let actor = bus
@@ -916,7 +916,7 @@ fn an_actor_takes_only_its_own_stranded_signals() {
     // An inherited SIG_IGN (a parent's choice) makes the kernel-like discard
     // the expected outcome instead of a counted drop.
     let ignored = sigcore::disposition(signal).unwrap() == Disposition::Ignore;
-    sigcore::block(signal.into()).unwrap();
+    sigcore::block(signal).unwrap();
     let bus = Bus::new();
     let actor = bus.actor("idle").spawn_fn(|_, _| {}).unwrap();
     assert!(sigtest::eventually(secs(5), || actor.tid() != 0));
@@ -943,7 +943,7 @@ fn an_actor_takes_only_its_own_stranded_signals() {
 /// as `std::process::Command` gives it.
 fn children_spawned_from_an_actor_get_normal_signals() {
     let program_mask = sigcore::thread_mask().unwrap();
-    sigcore::block([Signal::USR1, Signal::PIPE].into()).unwrap();
+    sigcore::block([Signal::USR1, Signal::PIPE]).unwrap();
     let bus = Bus::new();
     let _pipe = bus.subscribe(Signal::PIPE).unwrap();
     let (tx, rx) = unbounded();

@@ -52,7 +52,7 @@ fn thread_base_mask() -> Option<SignalSet> {
 /// use std::process::Command;
 /// use sigcore::{CommandExt, Signal};
 ///
-/// sigcore::block(Signal::TERM.into())?;
+/// sigcore::block(Signal::TERM)?;
 /// let mut child = Command::new("sleep").arg("30").reset_signals().spawn().unwrap();
 /// sigcore::kill(child.id() as i32, Signal::TERM)?;
 /// let status = child.wait().unwrap();

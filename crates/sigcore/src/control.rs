@@ -41,11 +41,12 @@ fn io(call: &'static str) -> impl FnOnce(std::io::Error) -> Error {
 /// ```
 /// use sigcore::Signal;
 ///
-/// sigcore::block([Signal::INT, Signal::TERM].into())?;
+/// sigcore::block([Signal::INT, Signal::TERM])?;
 /// assert!(sigcore::thread_mask()?.contains(Signal::TERM));
 /// # Ok::<(), sigcore::Error>(())
 /// ```
-pub fn block(set: SignalSet) -> Result<SignalSet> {
+pub fn block(set: impl Into<SignalSet>) -> Result<SignalSet> {
+    let set = set.into();
     for signal in set {
         signal.check_waitable()?;
     }
@@ -69,12 +70,13 @@ pub fn block(set: SignalSet) -> Result<SignalSet> {
 /// ```
 /// use sigcore::Signal;
 ///
-/// let before = sigcore::block_while_served(Signal::WINCH.into())?;
+/// let before = sigcore::block_while_served(Signal::WINCH)?;
 /// assert!(!before.contains(Signal::WINCH));
 /// assert!(sigcore::thread_mask()?.contains(Signal::WINCH));
 /// # Ok::<(), sigcore::Error>(())
 /// ```
-pub fn block_while_served(set: SignalSet) -> Result<SignalSet> {
+pub fn block_while_served(set: impl Into<SignalSet>) -> Result<SignalSet> {
+    let set = set.into();
     for signal in set {
         signal.check_waitable()?;
     }
@@ -96,12 +98,13 @@ pub fn block_while_served(set: SignalSet) -> Result<SignalSet> {
 /// ```
 /// use sigcore::Signal;
 ///
-/// sigcore::block_while_served(Signal::WINCH.into())?;
-/// sigcore::unblock_after_serving(Signal::WINCH.into())?;
+/// sigcore::block_while_served(Signal::WINCH)?;
+/// sigcore::unblock_after_serving(Signal::WINCH)?;
 /// assert!(!sigcore::thread_mask()?.contains(Signal::WINCH));
 /// # Ok::<(), sigcore::Error>(())
 /// ```
-pub fn unblock_after_serving(set: SignalSet) -> Result<SignalSet> {
+pub fn unblock_after_serving(set: impl Into<SignalSet>) -> Result<SignalSet> {
+    let set = set.into();
     let previous = sys::thread_unblock(set).map_err(io("pthread_sigmask"))?;
     if !set.intersection(previous).is_empty() {
         waiter::stop_if_idle();
@@ -120,12 +123,13 @@ pub fn unblock_after_serving(set: SignalSet) -> Result<SignalSet> {
 /// ```
 /// use sigcore::Signal;
 ///
-/// sigcore::block(Signal::HUP.into())?;
-/// sigcore::unblock(Signal::HUP.into())?;
+/// sigcore::block(Signal::HUP)?;
+/// sigcore::unblock(Signal::HUP)?;
 /// assert!(!sigcore::thread_mask()?.contains(Signal::HUP));
 /// # Ok::<(), sigcore::Error>(())
 /// ```
-pub fn unblock(set: SignalSet) -> Result<SignalSet> {
+pub fn unblock(set: impl Into<SignalSet>) -> Result<SignalSet> {
+    let set = set.into();
     let previous = sys::thread_unblock(set).map_err(io("pthread_sigmask"))?;
     waiter::record_explicit_block(set, false);
     // An idle waiter kept only to take a released signal's default action can go
@@ -164,7 +168,7 @@ pub fn thread_mask() -> Result<SignalSet> {
 /// ```
 /// use sigcore::Signal;
 ///
-/// sigcore::block(Signal::USR2.into())?;
+/// sigcore::block(Signal::USR2)?;
 /// sigcore::raise(Signal::USR2)?; // stays pending: blocked, and no waiter runs
 /// assert!(sigcore::pending()?.contains(Signal::USR2));
 /// # Ok::<(), sigcore::Error>(())
@@ -180,8 +184,8 @@ pub fn pending() -> Result<SignalSet> {
 /// ```
 /// use sigcore::{Signal, Signals};
 ///
-/// sigcore::block(Signal::USR1.into())?;
-/// let signals = Signals::new(Signal::USR1.into())?;
+/// sigcore::block(Signal::USR1)?;
+/// let signals = Signals::new(Signal::USR1)?;
 /// assert!(sigcore::served().contains(Signal::USR1));
 /// drop(signals);
 /// assert!(!sigcore::served().contains(Signal::USR1));
@@ -211,24 +215,24 @@ pub fn served() -> SignalSet {
 /// use std::time::Duration;
 /// use sigcore::{Signal, Signals};
 ///
-/// sigcore::block(Signal::USR1.into())?;
-/// let signals = Signals::new(Signal::USR1.into())?;
-/// sigcore::hold(Signal::USR1.into());
+/// sigcore::block(Signal::USR1)?;
+/// let signals = Signals::new(Signal::USR1)?;
+/// sigcore::hold(Signal::USR1);
 /// sigcore::raise(Signal::USR1)?;
 /// assert!(signals.recv_timeout(Duration::from_millis(50)).is_err()); // in the kernel
 /// assert!(sigcore::pending()?.contains(Signal::USR1));
-/// sigcore::resume(Signal::USR1.into());
+/// sigcore::resume(Signal::USR1);
 /// assert!(signals.recv_timeout(Duration::from_secs(5)).is_ok());
 /// # Ok::<(), sigcore::Error>(())
 /// ```
-pub fn hold(set: SignalSet) {
-    waiter::set_held(set, true);
+pub fn hold(set: impl Into<SignalSet>) {
+    waiter::set_held(set.into(), true);
 }
 
 /// Lets the waiter take signals held with [`hold`] again; what waited in the
 /// kernel comes first (real-time ones in order).
-pub fn resume(set: SignalSet) {
-    waiter::set_held(set, false);
+pub fn resume(set: impl Into<SignalSet>) {
+    waiter::set_held(set.into(), false);
 }
 
 /// Signals held with [`hold`] right now.
@@ -442,7 +446,7 @@ pub fn disposition_at_start(signal: Signal) -> Disposition {
 ///
 /// ```
 /// let inherited = sigcore::mask_at_start();
-/// sigcore::block(sigcore::Signal::USR1.into())?;
+/// sigcore::block(sigcore::Signal::USR1)?;
 /// // Blocking now does not change what the process started with.
 /// assert_eq!(sigcore::mask_at_start(), inherited);
 /// if !inherited.is_empty() {
@@ -454,14 +458,14 @@ pub fn mask_at_start() -> SignalSet {
     SignalSet::from_bits(sys::blocked_at_start())
 }
 
-/// Waits in the calling thread for one signal of `set`, at most `timeout` (`None`:
-/// forever): Python's `sigtimedwait`, returning `Ok(None)` on timeout.
+/// Waits in the calling thread for one signal of `set` (Python's `sigwait`).
 ///
 /// This is for thread-directed signals (`tgkill`, `pthread_kill`, libc `raise`)
 /// aimed at this thread, which no waiter thread can take. The set must be blocked
 /// in the calling thread, or a signal may run its disposition instead. The origin
 /// keeps `SI_TKILL` (sigcore calls the raw syscall; glibc's wrapper would report
-/// it as `kill`).
+/// it as `kill`). A handler that runs on this thread meanwhile (sigcore's safety
+/// net included) does not end the wait.
 ///
 /// # Errors
 ///
@@ -471,17 +475,49 @@ pub fn mask_at_start() -> SignalSet {
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
 /// use sigcore::{Signal, ThreadHandle};
 ///
-/// sigcore::block(Signal::USR2.into())?;
-/// assert!(sigcore::wait(Signal::USR2.into(), Some(Duration::from_millis(1)))?.is_none());
+/// sigcore::block(Signal::USR2)?;
 /// ThreadHandle::current().send(Signal::USR2)?;
-/// let event = sigcore::wait(Signal::USR2.into(), Some(Duration::from_secs(5)))?.unwrap();
+/// let event = sigcore::wait(Signal::USR2)?;
 /// assert_eq!(event.origin.kind(), "tkill");
 /// # Ok::<(), sigcore::Error>(())
 /// ```
-pub fn wait(set: SignalSet, timeout: Option<Duration>) -> Result<Option<SignalEvent>> {
+pub fn wait(set: impl Into<SignalSet>) -> Result<SignalEvent> {
+    let event = wait_inner(set.into(), None)?;
+    event.ok_or_else(|| {
+        Error::io(
+            "rt_sigtimedwait",
+            std::io::Error::other("woke without a signal"),
+        )
+    })
+}
+
+/// [`wait`] for at most `timeout`: `Ok(None)` when it passed with no signal
+/// (Python's `sigtimedwait` returning `None`).
+///
+/// # Errors
+///
+/// As for [`wait`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sigcore::{Signal, ThreadHandle};
+///
+/// sigcore::block(Signal::USR2)?;
+/// assert!(sigcore::wait_timeout(Signal::USR2, Duration::from_millis(1))?.is_none());
+/// ThreadHandle::current().send(Signal::USR2)?;
+/// let event = sigcore::wait_timeout(Signal::USR2, Duration::from_secs(5))?.unwrap();
+/// assert_eq!(event.origin.kind(), "tkill");
+/// # Ok::<(), sigcore::Error>(())
+/// ```
+pub fn wait_timeout(set: impl Into<SignalSet>, timeout: Duration) -> Result<Option<SignalEvent>> {
+    wait_inner(set.into(), Some(timeout))
+}
+
+fn wait_inner(set: SignalSet, timeout: Option<Duration>) -> Result<Option<SignalEvent>> {
     for signal in set {
         signal.check_waitable()?;
     }
@@ -511,7 +547,7 @@ pub fn wait(set: SignalSet, timeout: Option<Duration>) -> Result<Option<SignalEv
 /// ```
 /// use sigcore::{Signal, ThreadHandle};
 ///
-/// sigcore::block(Signal::USR2.into())?;
+/// sigcore::block(Signal::USR2)?;
 /// ThreadHandle::current().send(Signal::USR2)?;
 /// assert!(sigcore::thread_pending()?.contains(Signal::USR2));
 /// # Ok::<(), sigcore::Error>(())
@@ -545,16 +581,17 @@ const TAKE_AT_MOST: usize = 1024;
 /// ```
 /// use sigcore::{Signal, ThreadHandle};
 ///
-/// sigcore::block([Signal::USR2, Signal::PIPE].into())?;
+/// sigcore::block([Signal::USR2, Signal::PIPE])?;
 /// ThreadHandle::current().send(Signal::PIPE)?; // ignored by Rust programs
 /// ThreadHandle::current().send(Signal::USR2)?;
-/// let taken = sigcore::take_thread_directed([Signal::USR2, Signal::PIPE].into())?;
+/// let taken = sigcore::take_thread_directed([Signal::USR2, Signal::PIPE])?;
 /// assert_eq!(taken.len(), 1);
 /// assert_eq!(taken[0].origin.kind(), "tkill");
 /// assert!(sigcore::thread_pending()?.is_empty());
 /// # Ok::<(), sigcore::Error>(())
 /// ```
-pub fn take_thread_directed(set: SignalSet) -> Result<Vec<SignalEvent>> {
+pub fn take_thread_directed(set: impl Into<SignalSet>) -> Result<Vec<SignalEvent>> {
+    let set = set.into();
     let mut events = Vec::new();
     for _ in 0..TAKE_AT_MOST {
         let own = thread_pending()?.intersection(set);

@@ -18,13 +18,13 @@
 //!
 //! fn main() -> Result<(), sigcore::Error> {
 //!     // 1. First thing in main, before any thread exists: block the set.
-//!     let set = [Signal::USR1, Signal::HUP].into();
+//!     let set = Signal::USR1 | Signal::HUP;
 //!     sigcore::block(set)?;
 //!
 //!     // 2. Serve it; any thread can receive.
 //!     let signals = Signals::new(set)?;
 //!     let worker = std::thread::spawn(move || {
-//!         let event = signals.recv().unwrap();
+//!         let event = signals.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
 //!         println!("{} from pid {:?}", event.signal, event.origin.pid());
 //!         event
 //!     });
@@ -195,14 +195,14 @@ pub use crate::{
         block, block_while_served, disposition, disposition_at_start, exit_by_signal, held, hold,
         ignore, mask_at_start, pending, reset, resume, safety_net_stats, served, set_default,
         spawn_blocked, take_thread_directed, thread_mask, thread_pending, unblock,
-        unblock_after_serving, wait, Disposition, SafetyNetStats,
+        unblock_after_serving, wait, wait_timeout, Disposition, SafetyNetStats,
     },
     error::{Error, Result},
     event::{ChildStatus, IoEvent, Origin, SignalEvent},
     neighbours::ForeignHandlers,
     procfs::{stranded, ProcSignals, Stranded, TaskName},
     ready::ReadyFd,
-    registration::Registration,
+    registration::{Registration, RegistrationBuilder},
     send::{
         current_uid, kill, kill_process_group, process_exists, raise, sigqueue, Pidfd, ThreadHandle,
     },

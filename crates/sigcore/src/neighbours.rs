@@ -29,10 +29,12 @@ use crate::{Error, Result, Signal, SignalSet};
 /// extern "C" fn theirs(_: i32) {}
 /// // Another library handles SIGUSR2 ...
 /// unsafe { libc::signal(libc::SIGUSR2, theirs as extern "C" fn(i32) as libc::sighandler_t) };
-/// let refused = Registration::new(Signal::USR2.into(), |_: &SignalEvent| {});
+/// let refused = Registration::new(Signal::USR2, |_| {});
 /// assert!(matches!(refused, Err(sigcore::Error::ForeignHandler { .. })));
 /// // ... unless both are to get each event.
-/// let both = Registration::new_with(Signal::USR2.into(), |_: &SignalEvent| {}, ForeignHandlers::Chain)?;
+/// let both = Registration::builder(Signal::USR2)
+///     .foreign_handlers(ForeignHandlers::Chain)
+///     .sink(|_: &SignalEvent| {})?;
 /// # drop(both);
 /// # Ok::<(), sigcore::Error>(())
 /// ```

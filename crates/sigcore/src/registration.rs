@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::waiter::{self, Sink};
-use crate::{control, ForeignHandlers, Result, SignalSet};
+use crate::{control, ForeignHandlers, Result, SignalEvent, SignalSet};
 
 /// Interest in a set of signals, served by the process's waiter thread.
 ///
@@ -23,10 +23,10 @@ use crate::{control, ForeignHandlers, Result, SignalSet};
 /// use std::sync::Arc;
 /// use sigcore::{Registration, Signal};
 ///
-/// sigcore::block(Signal::USR2.into())?; // first thing in main, before any thread
+/// sigcore::block(Signal::USR2)?; // first thing in main, before any thread
 /// let seen = Arc::new(AtomicUsize::new(0));
 /// let counter = Arc::clone(&seen);
-/// let registration = Registration::new(Signal::USR2.into(), move |_: &sigcore::SignalEvent| {
+/// let registration = Registration::new(Signal::USR2, move |_: &sigcore::SignalEvent| {
 ///     counter.fetch_add(1, Ordering::SeqCst);
 /// })?;
 /// sigcore::raise(Signal::USR2)?;
@@ -61,19 +61,48 @@ impl Registration {
     ///
     /// **Process-wide:** the signals' dispositions change for the whole process
     /// until the last registration holding them is dropped.
-    pub fn new(set: SignalSet, sink: impl Sink) -> Result<Registration> {
-        Registration::new_with(set, sink, ForeignHandlers::Refuse)
+    pub fn new<F>(set: impl Into<SignalSet>, sink: F) -> Result<Registration>
+    where
+        F: Fn(&SignalEvent) + Send + Sync + 'static,
+    {
+        Registration::builder(set).sink(sink)
     }
 
-    /// [`Registration::new`], choosing what to do about signals that already
-    /// have another library's handler (see [`ForeignHandlers`]).
+    /// [`Registration::new`] with any [`Sink`] (a type of yours rather than a
+    /// closure).
     ///
     /// # Errors
     ///
     /// As for [`Registration::new`].
-    pub fn new_with(
+    pub fn with_sink(set: impl Into<SignalSet>, sink: impl Sink) -> Result<Registration> {
+        Registration::builder(set).sink(sink)
+    }
+
+    /// A builder, to choose what to do about signals that already have another
+    /// library's handler ([`ForeignHandlers`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::{ForeignHandlers, Registration, Signal};
+    ///
+    /// # sigcore::block(Signal::USR1)?;
+    /// let registration = Registration::builder(Signal::USR1)
+    ///     .foreign_handlers(ForeignHandlers::Chain)
+    ///     .sink(|event: &sigcore::SignalEvent| println!("{event}"))?;
+    /// # drop(registration);
+    /// # Ok::<(), sigcore::Error>(())
+    /// ```
+    pub fn builder(set: impl Into<SignalSet>) -> RegistrationBuilder {
+        RegistrationBuilder {
+            set: set.into(),
+            foreign: ForeignHandlers::Refuse,
+        }
+    }
+
+    fn start(
         set: SignalSet,
-        sink: impl Sink,
+        sink: Arc<dyn Sink>,
         foreign: ForeignHandlers,
     ) -> Result<Registration> {
         if waiter::on_waiter_thread() {
@@ -81,7 +110,7 @@ impl Registration {
         }
         let before = control::block_while_served(set)?;
         let chain = foreign == ForeignHandlers::Chain;
-        let (id, newly) = waiter::register(set, Arc::new(sink), chain)
+        let (id, newly) = waiter::register(set, sink, chain)
             .inspect_err(|_| undo_block(set.difference(before)))?;
         waiter::warn_unblocked_threads(newly);
         Ok(Registration { id, set })
@@ -97,7 +126,7 @@ impl Registration {
     /// # Errors
     ///
     /// As for [`Registration::new`]; on error the registration is unchanged.
-    pub fn add(&mut self, set: SignalSet) -> Result<()> {
+    pub fn add(&mut self, set: impl Into<SignalSet>) -> Result<()> {
         self.add_with(set, ForeignHandlers::Refuse)
     }
 
@@ -107,7 +136,8 @@ impl Registration {
     /// # Errors
     ///
     /// As for [`Registration::new`]; on error the registration is unchanged.
-    pub fn add_with(&mut self, set: SignalSet, foreign: ForeignHandlers) -> Result<()> {
+    pub fn add_with(&mut self, set: impl Into<SignalSet>, foreign: ForeignHandlers) -> Result<()> {
+        let set = set.into();
         if waiter::on_waiter_thread() {
             return Err(crate::Error::InSink);
         }
@@ -125,10 +155,38 @@ impl Registration {
     /// # Errors
     ///
     /// [`crate::Error::Io`] if the waiter thread is gone.
-    pub fn remove(&mut self, set: SignalSet) -> Result<()> {
+    pub fn remove(&mut self, set: impl Into<SignalSet>) -> Result<()> {
+        let set = set.into();
         waiter::change(self.id, SignalSet::empty(), set, false)?;
         self.set = self.set.difference(set);
         Ok(())
+    }
+}
+
+/// Builds a [`Registration`]; see [`Registration::builder`].
+#[must_use = "a builder does nothing until `sink` is called"]
+#[derive(Debug)]
+pub struct RegistrationBuilder {
+    set: SignalSet,
+    foreign: ForeignHandlers,
+}
+
+impl RegistrationBuilder {
+    /// What to do about another library's handler on these signals (default
+    /// [`ForeignHandlers::Refuse`]).
+    pub fn foreign_handlers(mut self, foreign: ForeignHandlers) -> Self {
+        self.foreign = foreign;
+        self
+    }
+
+    /// Starts serving, handing each event to `sink` (a closure taking
+    /// `&SignalEvent`, or any [`Sink`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Registration::new`].
+    pub fn sink(self, sink: impl Sink) -> Result<Registration> {
+        Registration::start(self.set, Arc::new(sink), self.foreign)
     }
 }
 

@@ -65,7 +65,7 @@ pub fn kill_process_group(pgid: i32, signal: Signal) -> Result<()> {
 /// ```
 /// use sigcore::Signal;
 ///
-/// sigcore::block(Signal::USR1.into())?;
+/// sigcore::block(Signal::USR1)?;
 /// sigcore::raise(Signal::USR1)?;
 /// assert!(sigcore::pending()?.contains(Signal::USR1));
 /// # Ok::<(), sigcore::Error>(())
@@ -89,8 +89,8 @@ pub fn raise(signal: Signal) -> Result<()> {
 /// ```
 /// use sigcore::{Signal, Signals};
 ///
-/// sigcore::block(Signal::USR1.into())?;
-/// let signals = Signals::new(Signal::USR1.into())?;
+/// sigcore::block(Signal::USR1)?;
+/// let signals = Signals::new(Signal::USR1)?;
 /// sigcore::sigqueue(std::process::id() as i32, Signal::USR1, 42)?;
 /// assert_eq!(signals.recv().unwrap().origin.value(), Some(42));
 /// # Ok::<(), sigcore::Error>(())
@@ -184,9 +184,9 @@ impl ThreadHandle {
     /// use std::time::Duration;
     /// use sigcore::{Signal, ThreadHandle};
     ///
-    /// sigcore::block(Signal::USR1.into())?;
+    /// sigcore::block(Signal::USR1)?;
     /// ThreadHandle::current().send(Signal::USR1)?;
-    /// let event = sigcore::wait(Signal::USR1.into(), Some(Duration::from_secs(5)))?;
+    /// let event = sigcore::wait_timeout(Signal::USR1, Duration::from_secs(5))?;
     /// assert_eq!(event.unwrap().origin.kind(), "tkill");
     /// # Ok::<(), sigcore::Error>(())
     /// ```
@@ -246,7 +246,7 @@ impl Pidfd {
     /// ```
     /// use sigcore::Signal;
     ///
-    /// sigcore::block(Signal::USR2.into())?;
+    /// sigcore::block(Signal::USR2)?;
     /// sigcore::Pidfd::open(std::process::id() as i32)?.send(Signal::USR2)?;
     /// assert!(sigcore::pending()?.contains(Signal::USR2));
     /// # Ok::<(), sigcore::Error>(())

@@ -2,15 +2,20 @@ use std::fmt;
 
 use crate::Signal;
 
-/// A set of signals: a 64-bit mask, `Copy`, with the usual set operations.
+/// A set of signals: a 64-bit mask, `Copy`, with the usual set operations, also
+/// as operators (`|` union, `&` intersection, `-` difference); `Signal | Signal`
+/// makes a set. Every function that takes a set also takes a single signal.
 ///
 /// ```
 /// use sigcore::{Signal, SignalSet};
 ///
-/// let set: SignalSet = [Signal::USR1, Signal::HUP].into_iter().collect();
+/// let set = Signal::USR1 | Signal::HUP;
 /// assert!(set.contains(Signal::USR1));
 /// assert_eq!(set.len(), 2);
-/// assert_eq!(set.union(SignalSet::from(Signal::TERM)).len(), 3);
+/// assert_eq!((set | Signal::TERM).len(), 3);
+/// assert_eq!(set - Signal::HUP, SignalSet::from(Signal::USR1));
+/// let collected: SignalSet = [Signal::USR1, Signal::HUP].into_iter().collect();
+/// assert_eq!(collected, set);
 /// ```
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SignalSet(u64);
@@ -24,6 +29,26 @@ impl SignalSet {
     /// Every valid signal of this system (see [`Signal::all`]).
     pub fn all() -> SignalSet {
         Signal::all().collect()
+    }
+
+    /// Every signal a waiter can serve, so every one a registration or a bus
+    /// subscription may take: [`SignalSet::all`] without SIGKILL, SIGSTOP, the
+    /// fault signals and sigcore's reserved wake signal (see
+    /// [`Signal::check_waitable`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sigcore::{Signal, SignalSet};
+    ///
+    /// let servable = SignalSet::waitable();
+    /// assert!(servable.contains(Signal::TERM));
+    /// assert!(!servable.contains(Signal::KILL) && !servable.contains(Signal::SEGV));
+    /// ```
+    pub fn waitable() -> SignalSet {
+        Signal::all()
+            .filter(|s| s.check_waitable().is_ok())
+            .collect()
     }
 
     /// Builds a set from its bit mask (bit `n - 1` stands for signal `n`), keeping
@@ -178,6 +203,67 @@ impl fmt::Display for SignalSet {
             write!(f, "{signal}")?;
         }
         Ok(())
+    }
+}
+
+impl std::ops::BitOr for SignalSet {
+    type Output = SignalSet;
+    fn bitor(self, other: SignalSet) -> SignalSet {
+        self.union(other)
+    }
+}
+
+impl std::ops::BitOr<Signal> for SignalSet {
+    type Output = SignalSet;
+    fn bitor(self, other: Signal) -> SignalSet {
+        self.union(other.into())
+    }
+}
+
+impl std::ops::BitOr for Signal {
+    type Output = SignalSet;
+    fn bitor(self, other: Signal) -> SignalSet {
+        SignalSet::from(self).union(other.into())
+    }
+}
+
+impl std::ops::BitOr<SignalSet> for Signal {
+    type Output = SignalSet;
+    fn bitor(self, other: SignalSet) -> SignalSet {
+        other.union(self.into())
+    }
+}
+
+impl std::ops::BitAnd for SignalSet {
+    type Output = SignalSet;
+    fn bitand(self, other: SignalSet) -> SignalSet {
+        self.intersection(other)
+    }
+}
+
+impl std::ops::Sub for SignalSet {
+    type Output = SignalSet;
+    fn sub(self, other: SignalSet) -> SignalSet {
+        self.difference(other)
+    }
+}
+
+impl std::ops::Sub<Signal> for SignalSet {
+    type Output = SignalSet;
+    fn sub(self, other: Signal) -> SignalSet {
+        self.difference(other.into())
+    }
+}
+
+impl std::ops::BitOrAssign for SignalSet {
+    fn bitor_assign(&mut self, other: SignalSet) {
+        *self = self.union(other);
+    }
+}
+
+impl std::ops::BitOrAssign<Signal> for SignalSet {
+    fn bitor_assign(&mut self, other: Signal) {
+        self.insert(other);
     }
 }
 

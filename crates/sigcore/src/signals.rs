@@ -23,8 +23,8 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 /// ```
 /// use sigcore::{Origin, Signal, Signals};
 ///
-/// sigcore::block(Signal::USR1.into())?; // in main, before spawning threads
-/// let signals = Signals::new(Signal::USR1.into())?;
+/// sigcore::block(Signal::USR1)?; // in main, before spawning threads
+/// let signals = Signals::new(Signal::USR1)?;
 /// let worker = std::thread::spawn(move || signals.recv().unwrap());
 /// sigcore::kill(std::process::id() as i32, Signal::USR1)?;
 /// let event = worker.join().unwrap();
@@ -75,8 +75,8 @@ impl Handle {
     /// # Examples
     ///
     /// ```
-    /// # sigcore::block(sigcore::Signal::USR2.into())?;
-    /// let signals = sigcore::Signals::new(sigcore::Signal::USR2.into())?;
+    /// # sigcore::block(sigcore::Signal::USR2)?;
+    /// let signals = sigcore::Signals::new(sigcore::Signal::USR2)?;
     /// let handle = signals.handle();
     /// let reader = std::thread::spawn(move || signals.recv());
     /// handle.close();
@@ -109,7 +109,7 @@ impl Signals {
     /// # Errors
     ///
     /// As for [`Registration::new`].
-    pub fn new(set: SignalSet) -> Result<Signals> {
+    pub fn new(set: impl Into<SignalSet>) -> Result<Signals> {
         Signals::with_capacity(set, DEFAULT_CAPACITY)
     }
 
@@ -118,7 +118,8 @@ impl Signals {
     /// # Errors
     ///
     /// As for [`Registration::new`].
-    pub fn with_capacity(set: SignalSet, capacity: usize) -> Result<Signals> {
+    pub fn with_capacity(set: impl Into<SignalSet>, capacity: usize) -> Result<Signals> {
+        let set = set.into();
         let (sender, receiver) = bounded(capacity.max(1));
         let shared = Arc::new(Shared {
             registration: Mutex::new(None),
@@ -129,7 +130,7 @@ impl Signals {
             sender,
             shared: Arc::clone(&shared),
         };
-        let registration = Registration::new(set, sink)?;
+        let registration = Registration::with_sink(set, sink)?;
         *shared
             .registration
             .lock()

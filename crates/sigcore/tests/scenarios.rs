@@ -37,8 +37,8 @@ fn waiter_gone() -> bool {
 /// Fact 1 and the quick start: a process-directed `kill` from one thread reaches
 /// a worker thread (not main), with the sender's pid and uid.
 fn kill_reaches_a_worker_thread_with_the_sender() {
-    sigcore::block(Signal::USR1.into()).unwrap();
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     let worker = thread::Builder::new()
         .name("worker".into())
         .spawn(move || {
@@ -62,8 +62,8 @@ fn kill_reaches_a_worker_thread_with_the_sender() {
 }
 
 fn sigqueue_payload_arrives_intact() {
-    sigcore::block(Signal::USR2.into()).unwrap();
-    let signals = Signals::new(Signal::USR2.into()).unwrap();
+    sigcore::block(Signal::USR2).unwrap();
+    let signals = Signals::new(Signal::USR2).unwrap();
     for value in [42, -7, i32::MAX] {
         sigcore::sigqueue(me(), Signal::USR2, value).unwrap();
         let event = recv(&signals);
@@ -81,8 +81,8 @@ fn sigqueue_payload_arrives_intact() {
 /// Fact 10: the signalfd keeps SI_TKILL, so a `tgkill` aimed at the waiter is
 /// reported as such (glibc's sigwaitinfo would say "user").
 fn tgkill_to_the_waiter_is_decoded_as_tkill() {
-    sigcore::block(Signal::HUP.into()).unwrap();
-    let signals = Signals::new(Signal::HUP.into()).unwrap();
+    sigcore::block(Signal::HUP).unwrap();
+    let signals = Signals::new(Signal::HUP).unwrap();
     let waiter = ProcSignals::of_threads(me())
         .unwrap()
         .into_iter()
@@ -97,15 +97,15 @@ fn tgkill_to_the_waiter_is_decoded_as_tkill() {
 }
 
 fn thread_directed_signal_is_taken_with_wait() {
-    sigcore::block(Signal::USR1.into()).unwrap();
-    assert!(sigcore::wait(Signal::USR1.into(), Some(ms(5)))
+    sigcore::block(Signal::USR1).unwrap();
+    assert!(sigcore::wait_timeout(Signal::USR1, ms(5))
         .unwrap()
         .is_none());
     let handle = ThreadHandle::current();
     thread::spawn(move || handle.send(Signal::USR1).unwrap())
         .join()
         .unwrap();
-    let event = sigcore::wait(Signal::USR1.into(), Some(Duration::from_secs(5)))
+    let event = sigcore::wait_timeout(Signal::USR1, Duration::from_secs(5))
         .unwrap()
         .expect("the thread-directed signal is pending on this thread");
     assert_eq!(
@@ -120,22 +120,22 @@ fn thread_directed_signal_is_taken_with_wait() {
 /// Fact 12: libc's raise (tgkill to the caller) never reaches the waiter while
 /// the caller blocks it; sigcore::raise (kill to the process) does.
 fn only_process_directed_raise_reaches_the_waiter() {
-    sigcore::block(Signal::USR1.into()).unwrap();
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     ThreadHandle::current().send(Signal::USR1).unwrap(); // what glibc's raise does
     assert!(
         signals.recv_timeout(ms(200)).is_err(),
         "waiter took a thread-directed signal"
     );
-    let stranded = sigcore::wait(Signal::USR1.into(), Some(ms(0))).unwrap();
+    let stranded = sigcore::wait_timeout(Signal::USR1, ms(0)).unwrap();
     assert_eq!(stranded.map(|e| e.origin.kind()), Some("tkill"));
     sigcore::raise(Signal::USR1).unwrap();
     assert_eq!(recv(&signals).signal, Signal::USR1);
 }
 
 fn child_exit_arrives_as_sigchld_with_status() {
-    sigcore::block([Signal::CHLD, Signal::TERM].into()).unwrap();
-    let signals = Signals::new(Signal::CHLD.into()).unwrap();
+    sigcore::block([Signal::CHLD, Signal::TERM]).unwrap();
+    let signals = Signals::new(Signal::CHLD).unwrap();
     let mut child = Command::new("sh").args(["-c", "exit 7"]).spawn().unwrap();
     let event = recv(&signals);
     assert_eq!(
@@ -169,8 +169,8 @@ fn child_exit_arrives_as_sigchld_with_status() {
 }
 
 fn interval_timer_ticks_arrive_from_the_kernel() {
-    sigcore::block(Signal::ALRM.into()).unwrap();
-    let signals = Signals::new(Signal::ALRM.into()).unwrap();
+    sigcore::block(Signal::ALRM).unwrap();
+    let signals = Signals::new(Signal::ALRM).unwrap();
     let previous = sigcore::set_timer(
         Timer::Real,
         TimerValue {
@@ -213,7 +213,7 @@ fn timer_arguments_are_checked() {
     ));
     // Under a microsecond: rounded up, never silently disarmed or made one-shot.
     // (Blocked: an expiry must not end the test by SIGVTALRM.)
-    sigcore::block(Signal::VTALRM.into()).unwrap();
+    sigcore::block(Signal::VTALRM).unwrap();
     let tiny = TimerValue {
         value: Duration::from_secs(100),
         interval: Duration::from_nanos(500),
@@ -234,12 +234,12 @@ fn timer_arguments_are_checked() {
 
 /// Fact 4: standard signals coalesce while pending.
 fn standard_signals_coalesce_while_pending() {
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     for _ in 0..5 {
         sigcore::raise(Signal::USR1).unwrap();
     }
     assert!(sigcore::pending().unwrap().contains(Signal::USR1));
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     assert_eq!(recv(&signals).signal, Signal::USR1);
     assert!(
         signals.recv_timeout(ms(200)).is_err(),
@@ -250,7 +250,7 @@ fn standard_signals_coalesce_while_pending() {
 /// Fact 5: SIGCHLD coalesces like any standard signal: three children that end
 /// while it is blocked and unserved make one pending SIGCHLD, one event.
 fn sigchld_coalesces_so_reapers_must_loop() {
-    sigcore::block(Signal::CHLD.into()).unwrap();
+    sigcore::block(Signal::CHLD).unwrap();
     let mut children: Vec<_> = (0..3)
         .map(|code| {
             Command::new("sh")
@@ -269,7 +269,7 @@ fn sigchld_coalesces_so_reapers_must_loop() {
             thread::sleep(ms(1));
         }
     }
-    let signals = Signals::new(Signal::CHLD.into()).unwrap();
+    let signals = Signals::new(Signal::CHLD).unwrap();
     let event = recv(&signals);
     assert!(matches!(event.origin, Origin::Child { .. }), "{event}");
     assert!(
@@ -346,8 +346,8 @@ fn unblocked_thread_does_not_kill_the_process_or_lose_the_event() {
     let (early_bird, _) = early("early-bird");
     let (night_owl, owl_tid) = early("night-owl");
 
-    sigcore::block(Signal::USR1.into()).unwrap(); // too late for those two
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap(); // too late for those two
+    let signals = Signals::new(Signal::USR1).unwrap();
     let warnings = logs.0.lock().unwrap().join("\n");
     assert!(
         warnings.contains("early-bird"),
@@ -414,8 +414,8 @@ fn stray_and_queued_realtime_signals_all_arrive() {
         let _ = done_rx.recv();
     });
     let target = ready_rx.recv().unwrap();
-    sigcore::block(rt.into()).unwrap();
-    let signals = Signals::with_capacity(rt.into(), 10_000).unwrap();
+    sigcore::block(rt).unwrap();
+    let signals = Signals::with_capacity(rt, 10_000).unwrap();
     // Thread-directed, so each one runs the safety net on that thread until its
     // first delivery blocks it; the rest queue on that thread. Then unblocking is
     // not possible from here, so send the rest process-wide.
@@ -463,8 +463,8 @@ enum Attacker {
 /// complete at once, and signals still arrive.
 fn commands_complete_when_the_queue_is_full(attacker: Attacker) {
     sigtest::limit_signal_queue(300);
-    sigcore::block([Signal::USR1, Signal::USR2].into()).unwrap();
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::block([Signal::USR1, Signal::USR2]).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     let parked_signal = Signal::realtime(5).unwrap();
     let parked = match attacker {
         Attacker::SameUser => sigtest::park_until_full(me(), waiter_tid(), parked_signal.number()),
@@ -492,7 +492,7 @@ fn commands_complete_when_the_queue_is_full(attacker: Attacker) {
     );
 
     let started = std::time::Instant::now();
-    let more = Signals::new(Signal::USR2.into()).unwrap();
+    let more = Signals::new(Signal::USR2).unwrap();
     sigcore::kill(me(), Signal::USR2).unwrap(); // standard signals still get through
     assert_eq!(recv(&more).signal, Signal::USR2);
     drop(more);
@@ -513,15 +513,15 @@ fn commands_complete_when_the_queue_is_full(attacker: Attacker) {
 fn a_waiter_starts_with_the_queue_already_full() {
     sigtest::limit_signal_queue(100);
     let parked_signal = Signal::realtime(5).unwrap();
-    sigcore::block([Signal::USR1, Signal::USR2, parked_signal].into()).unwrap();
+    sigcore::block([Signal::USR1, Signal::USR2, parked_signal]).unwrap();
     let parked =
         sigtest::park_until_full(me(), ThreadHandle::current().tid(), parked_signal.number());
     assert!(parked > 0);
     let started = std::time::Instant::now();
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     sigcore::kill(me(), Signal::USR1).unwrap();
     assert_eq!(recv(&signals).signal, Signal::USR1);
-    let more = Signals::new(Signal::USR2.into()).unwrap();
+    let more = Signals::new(Signal::USR2).unwrap();
     sigcore::kill(me(), Signal::USR2).unwrap();
     assert_eq!(recv(&more).signal, Signal::USR2);
     drop(more);
@@ -563,8 +563,8 @@ fn park_as_nobody() {
 /// The reserved wake signal sent from outside, to a process whose main thread
 /// leaves it unblocked, is harmless (its default action would kill).
 fn an_outside_wake_signal_is_harmless() {
-    sigcore::block(Signal::USR1.into()).unwrap();
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     let wake = Signal::rtmax();
     assert!(matches!(
         wake.check_waitable(),
@@ -599,8 +599,8 @@ fn a_foreign_handler_on_sigrtmax_moves_the_wake_signal() {
         )
     };
     assert_ne!(installed, libc::SIG_ERR);
-    sigcore::block([Signal::USR1, Signal::USR2].into()).unwrap();
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::block([Signal::USR1, Signal::USR2]).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     let below = Signal::new(Signal::rtmax().number() - 1).unwrap();
     assert!(Signal::rtmax().check_waitable().is_ok());
     assert!(matches!(
@@ -612,7 +612,7 @@ fn a_foreign_handler_on_sigrtmax_moves_the_wake_signal() {
         Disposition::Handler
     );
     // Commands still wake the waiter.
-    let more = Signals::new(Signal::USR2.into()).unwrap();
+    let more = Signals::new(Signal::USR2).unwrap();
     sigcore::raise(Signal::USR2).unwrap();
     assert_eq!(recv(&more).signal, Signal::USR2);
     drop(more);
@@ -640,8 +640,8 @@ fn hostile_thread_names_are_read_and_escaped() {
     let found = threads.iter().find(|t| t.pid == handle.tid()).unwrap();
     assert_eq!(found.name.as_bytes(), b"\x1b]0;pwn\x07\xff\xfe");
 
-    sigcore::block([Signal::USR1, Signal::USR2].into()).unwrap();
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::block([Signal::USR1, Signal::USR2]).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     let warnings = logs.0.lock().unwrap().join("\n");
     assert!(
         warnings.contains("\\x1b]0;pwn\\x07\\xff\\xfe"),
@@ -681,8 +681,8 @@ fn reset_goes_back_to_the_state_at_start() {
         assert_eq!(sigcore::disposition(signal).unwrap(), at_start, "{signal}");
     }
     // Served signals are refused, as for ignore and set_default.
-    sigcore::block(Signal::USR2.into()).unwrap();
-    let _signals = Signals::new(Signal::USR2.into()).unwrap();
+    sigcore::block(Signal::USR2).unwrap();
+    let _signals = Signals::new(Signal::USR2).unwrap();
     assert!(matches!(
         sigcore::reset(Signal::USR2),
         Err(Error::InUse { .. })
@@ -699,7 +699,7 @@ fn released_signal_kills_again() {
 fn release_then_raise() {
     // No explicit `sigcore::block`: the registration blocks SIGUSR1 in main on
     // its own, so releasing it undoes that and the default action comes back.
-    let signals = Signals::new(Signal::USR1.into()).unwrap();
+    let signals = Signals::new(Signal::USR1).unwrap();
     assert_eq!(
         sigcore::disposition(Signal::USR1).unwrap(),
         Disposition::Served
@@ -721,9 +721,9 @@ fn release_then_raise() {
 /// instances that arrive meanwhile wait for the next registration instead of
 /// killing the process.
 fn explicitly_blocked_signal_waits_for_the_next_registration() {
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     for round in 0..20 {
-        let signals = Signals::new(Signal::USR1.into()).unwrap();
+        let signals = Signals::new(Signal::USR1).unwrap();
         sigcore::raise(Signal::USR1).unwrap();
         assert_eq!(recv(&signals).signal, Signal::USR1, "round {round}");
         drop(signals);
@@ -733,7 +733,7 @@ fn explicitly_blocked_signal_waits_for_the_next_registration() {
         );
         sigcore::raise(Signal::USR1).unwrap(); // released: stays pending
         assert!(sigcore::pending().unwrap().contains(Signal::USR1));
-        let next = Signals::new(Signal::USR1.into()).unwrap();
+        let next = Signals::new(Signal::USR1).unwrap();
         assert_eq!(recv(&next).origin.pid(), Some(me()), "round {round}");
     }
     assert!(waiter_gone());
@@ -742,8 +742,8 @@ fn explicitly_blocked_signal_waits_for_the_next_registration() {
 /// A disposition that was SIG_IGN before sigcore served the signal is SIG_IGN again.
 fn release_restores_a_previous_ignore() {
     sigcore::ignore(Signal::HUP).unwrap();
-    sigcore::block(Signal::HUP.into()).unwrap();
-    let signals = Signals::new(Signal::HUP.into()).unwrap();
+    sigcore::block(Signal::HUP).unwrap();
+    let signals = Signals::new(Signal::HUP).unwrap();
     sigcore::raise(Signal::HUP).unwrap();
     assert_eq!(recv(&signals).signal, Signal::HUP);
     assert!(matches!(
@@ -766,7 +766,7 @@ fn closing_stops_the_waiter_and_wakes_readers() {
     let (tx, rx) = crossbeam_channel::bounded(1);
     // Serve from a thread of its own, so main keeps SIGUSR2 unblocked.
     let owner = thread::spawn(move || {
-        let signals = Signals::new(Signal::USR2.into()).unwrap();
+        let signals = Signals::new(Signal::USR2).unwrap();
         tx.send(signals.handle()).unwrap();
         let started = std::time::Instant::now();
         let result = signals.recv();
@@ -835,9 +835,9 @@ fn children_spawned_with_reset_die_on_sigterm() {
 /// Two independent components in one process: one waiter serves both, each gets
 /// every event, with the same sequence number.
 fn two_components_share_one_waiter() {
-    sigcore::block(Signal::USR1.into()).unwrap();
-    let a = Signals::new(Signal::USR1.into()).unwrap();
-    let b = Signals::new(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
+    let a = Signals::new(Signal::USR1).unwrap();
+    let b = Signals::new(Signal::USR1).unwrap();
     let waiters = thread_names()
         .iter()
         .filter(|n| *n == "sigcore-waiter")
@@ -855,18 +855,18 @@ fn a_registration_grows_and_shrinks() {
     let set = SignalSet::from([Signal::USR1, Signal::USR2]);
     sigcore::block(set).unwrap();
     let (tx, rx) = crossbeam_channel::unbounded();
-    let mut registration = Registration::new(Signal::USR1.into(), move |e: &SignalEvent| {
+    let mut registration = Registration::new(Signal::USR1, move |e: &SignalEvent| {
         let _ = tx.send(e.signal);
     })
     .unwrap();
-    registration.add(Signal::USR2.into()).unwrap();
+    registration.add(Signal::USR2).unwrap();
     assert_eq!(registration.signals(), set);
     sigcore::raise(Signal::USR2).unwrap();
     assert_eq!(
         rx.recv_timeout(Duration::from_secs(5)).unwrap(),
         Signal::USR2
     );
-    registration.remove(Signal::USR1.into()).unwrap();
+    registration.remove(Signal::USR1).unwrap();
     assert_eq!(
         sigcore::disposition(Signal::USR1).unwrap(),
         Disposition::Default
@@ -886,10 +886,10 @@ fn forbidden_signals_are_refused() {
         Signal::FPE,
         Signal::ILL,
     ] {
-        let err = Signals::new(signal.into()).err().expect("must be refused");
+        let err = Signals::new(signal).err().expect("must be refused");
         assert!(matches!(err, Error::Forbidden { .. }), "{signal}: {err}");
         assert!(matches!(
-            sigcore::block(signal.into()),
+            sigcore::block(signal),
             Err(Error::Forbidden { .. })
         ));
     }
@@ -900,8 +900,8 @@ fn forbidden_signals_are_refused() {
 }
 
 fn pidfd_and_bad_targets() {
-    sigcore::block(Signal::USR2.into()).unwrap();
-    let signals = Signals::new(Signal::USR2.into()).unwrap();
+    sigcore::block(Signal::USR2).unwrap();
+    let signals = Signals::new(Signal::USR2).unwrap();
     sigcore::Pidfd::open(me())
         .unwrap()
         .send(Signal::USR2)
@@ -931,7 +931,7 @@ fn pidfd_and_bad_targets() {
 
 /// Fact 6: ignoring a blocked, pending signal discards it.
 fn ignoring_discards_a_pending_signal() {
-    sigcore::block(Signal::USR2.into()).unwrap();
+    sigcore::block(Signal::USR2).unwrap();
     sigcore::raise(Signal::USR2).unwrap();
     assert!(sigcore::pending().unwrap().contains(Signal::USR2));
     assert_eq!(sigcore::ignore(Signal::USR2).unwrap(), Disposition::Default);
@@ -942,9 +942,9 @@ fn ignoring_discards_a_pending_signal() {
 /// While every thread blocks a released signal the waiter stays to take its
 /// default action; once main unblocks it, the idle waiter goes.
 fn idle_waiter_leaves_when_main_unblocks() {
-    drop(Signals::new(Signal::USR2.into()).unwrap()); // blocks in main on its own
+    drop(Signals::new(Signal::USR2).unwrap()); // blocks in main on its own
     assert!(thread_names().iter().any(|n| n == "sigcore-waiter"));
-    sigcore::unblock(Signal::USR2.into()).unwrap();
+    sigcore::unblock(Signal::USR2).unwrap();
     assert!(waiter_gone(), "{:?}", thread_names());
 }
 
@@ -955,8 +955,8 @@ fn exit_by_signal_reports_the_signal_to_the_parent() {
 }
 
 fn serve_then_exit_by_term() {
-    sigcore::block(Signal::TERM.into()).unwrap();
-    let _signals = Signals::new(Signal::TERM.into()).unwrap();
+    sigcore::block(Signal::TERM).unwrap();
+    let _signals = Signals::new(Signal::TERM).unwrap();
     thread::spawn(|| sigcore::exit_by_signal(Signal::TERM))
         .join()
         .unwrap();
@@ -966,8 +966,8 @@ fn serve_then_exit_by_term() {
 /// sink on the waiter thread, which drops the inner one there. No deadlock, and
 /// both signals are released.
 fn a_sink_owning_a_registration_can_be_dropped() {
-    let inner = Signals::new(Signal::USR2.into()).unwrap();
-    let outer = Registration::new(Signal::USR1.into(), move |_: &SignalEvent| {
+    let inner = Signals::new(Signal::USR2).unwrap();
+    let outer = Registration::new(Signal::USR1, move |_: &SignalEvent| {
         let _ = inner.try_recv();
     })
     .unwrap();
@@ -984,10 +984,10 @@ fn a_sink_owning_a_registration_can_be_dropped() {
 /// Registering from inside a sink (on the waiter thread) is an error, not a
 /// wait for itself.
 fn registering_from_a_sink_is_an_error() {
-    sigcore::block(Signal::USR1.into()).unwrap();
+    sigcore::block(Signal::USR1).unwrap();
     let (tx, rx) = crossbeam_channel::bounded(1);
-    let _outer = Registration::new(Signal::USR1.into(), move |_: &SignalEvent| {
-        let nested = Signals::new(Signal::USR2.into());
+    let _outer = Registration::new(Signal::USR1, move |_: &SignalEvent| {
+        let nested = Signals::new(Signal::USR2);
         assert!(sigcore::on_waiter_thread());
         let _ = tx.try_send(nested.err());
     })

@@ -85,9 +85,8 @@ impl Capture {
         }
         // Round up, so a short wait does not become a busy loop of zero waits.
         let millis = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
-        // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs, and the
-        // descriptors stay open (owned by `self.streams`) during the call.
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
+        // The descriptors stay open (owned by `self.streams`) during the call.
+        let ready = crate::os::poll(&mut fds, millis);
         if ready <= 0 {
             return; // timed out, or EINTR: the caller loops
         }

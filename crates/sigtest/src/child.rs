@@ -4,9 +4,9 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::proc;
 use crate::runner::SCENARIO_VAR;
 use crate::wait::{supervise, WaitOutcome};
+use crate::{os, proc};
 
 /// A running helper process started by [`run_helper`].
 ///
@@ -80,7 +80,7 @@ impl Drop for Child {
         if let Some(mut child) = self.inner.take() {
             // Not reaped yet, so the group id cannot have been reused; unless
             // the test reaped it (waitpid(-1)): then leave the pid alone.
-            match proc::has_exited(self.pid) {
+            match os::has_exited(self.pid) {
                 Ok(false) => proc::kill_tree(self.pid, Some(self.pid)),
                 Ok(true) => proc::kill_group(self.pid),
                 Err(_) => {}

@@ -1,5 +1,10 @@
 //! The few raw system calls tests need and the libraries deliberately do not
-//! offer: signalling another thread by id, and changing user ids.
+//! offer (signalling another thread by id, changing user ids), and those the
+//! harness makes itself: the only `unsafe` in this crate.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 
 /// The `nobody` user, for senders that must not be root.
 pub const NOBODY: u32 = 65534;
@@ -204,4 +209,106 @@ pub fn set_thread_name(name: &[u8]) {
     // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives the call.
     let ret = unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr() as libc::c_ulong, 0, 0, 0) };
     assert_eq!(ret, 0, "prctl(PR_SET_NAME)");
+}
+
+// Raw calls the harness itself makes (process trees, pipes). Crate-private.
+
+/// Makes this process the reaper of its orphaned descendants: a process whose
+/// parent dies is re-parented here instead of to init, so the harness can still
+/// find it (as its own child) and kill it.
+pub(crate) fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only; no memory is passed.
+    let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Asks the kernel to SIGKILL the process `command` starts when this thread
+/// ends, so a scenario does not outlive a harness killed by Ctrl-C. Only for
+/// children started by a thread that lives as long as the process.
+pub(crate) fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: prctl, getppid and _exit are, and
+    // `last_os_error` only reads errno.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent died before the prctl: nobody would ever reap us.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Whether child `pid` has ended, without reaping it: a zombie still holds its
+/// pid, so its process group id cannot be reused by the time we signal it.
+pub(crate) fn has_exited(pid: i32) -> io::Result<bool> {
+    // SAFETY: siginfo_t is plain integers and unions of them; zero is valid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    loop {
+        // SAFETY: `info` is valid for writes; WNOWAIT leaves the child
+        // waitable, so std's `Child` still reaps it.
+        let ret = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+        if ret == 0 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    // SAFETY: waitid filled `info` for a child that changed state, and left it
+    // zeroed (si_pid 0) otherwise.
+    Ok(unsafe { info.si_pid() } != 0)
+}
+
+/// Sends `signo` to `pid` (a negative pid is a process group); errors (the
+/// process is gone already) are of no interest here.
+pub(crate) fn signal(pid: i32, signo: i32) {
+    // SAFETY: kill takes two integers and touches no memory.
+    unsafe { libc::kill(pid, signo) };
+}
+
+/// This process's process group.
+pub(crate) fn my_group() -> i32 {
+    // SAFETY: getpgrp cannot fail and touches no memory.
+    unsafe { libc::getpgrp() }
+}
+
+/// The process group of `pid` (-1 if it is gone).
+pub(crate) fn group_of(pid: i32) -> i32 {
+    // SAFETY: getpgid takes an integer and touches no memory.
+    unsafe { libc::getpgid(pid) }
+}
+
+/// Reaps child `pid` if it has ended, without blocking. Only for a child no
+/// std `Child` owns, which would otherwise reap a recycled pid later.
+pub(crate) fn reap_if_exited(pid: i32) {
+    let mut status = 0;
+    // SAFETY: `status` is valid for writes; WNOHANG never blocks.
+    unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+}
+
+/// poll(2) on `fds` for at most `millis`; the number ready, 0 on timeout or
+/// EINTR (callers loop).
+pub(crate) fn poll(fds: &mut [libc::pollfd], millis: i32) -> i32 {
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs; the caller
+    // keeps the descriptors open during the call.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) }
 }

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::options::Options;
-use crate::proc;
+use crate::os;
 use crate::wait::{describe, supervise, WaitOutcome};
 
 /// Name of the variable that tells a re-executed binary which scenario to run.
@@ -111,7 +111,7 @@ fn run_parent(scenarios: &[Scenario]) -> ExitCode {
     }
     // Orphans of a scenario come to us, to be killed; without this (an old
     // kernel) they go to init and only the scenario's group is reached.
-    if let Err(e) = proc::become_subreaper() {
+    if let Err(e) = os::become_subreaper() {
         eprintln!("sigtest: cannot become a subreaper ({e}); escaped processes may leak");
     }
     let filtered_out = scenarios.iter().filter(|s| !s.helper).count() - chosen.len();
@@ -173,7 +173,7 @@ fn run_one(scenario: &Scenario) -> Result<(), String> {
         .stderr(Stdio::piped())
         .process_group(0);
     // We spawn from the main thread, which lives as long as we do.
-    proc::die_with_parent(&mut command);
+    os::die_with_parent(&mut command);
     let child = command
         .spawn()
         .map_err(|e| format!("cannot start scenario process: {e}"))?;

@@ -6,7 +6,7 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use crate::capture::Capture;
-use crate::proc;
+use crate::{os, proc};
 
 /// How long output may keep coming once a child has ended and its processes are
 /// dead. Only a process outside its tree can still hold a pipe by then.
@@ -67,7 +67,7 @@ pub(crate) fn supervise(mut child: std::process::Child, deadline: Duration, reap
     let mut lost = None;
     let end = Instant::now() + deadline;
     let timed_out = loop {
-        match proc::has_exited(pid) {
+        match os::has_exited(pid) {
             Ok(true) => break false,
             Ok(false) => {}
             Err(e) => {

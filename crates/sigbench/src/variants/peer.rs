@@ -26,7 +26,7 @@ pub(crate) fn signal_hook(params: Params) -> Result<LatencyStats, String> {
     let iterator = {
         let arrivals = Arc::clone(&arrivals);
         spawn("signal-hook".into(), move || {
-            if let Err(e) = sigcore::unblock(PING.into()) {
+            if let Err(e) = sigcore::unblock(PING) {
                 return arrivals.fail(format!("unblocking in the iterator thread: {e}"));
             }
             let _ = ready_tx.send(());

@@ -16,7 +16,7 @@ pub(crate) fn sigcore(params: Params) -> Result<LatencyStats, String> {
         let arrivals = Arc::clone(&arrivals);
         move |_: &SignalEvent| arrivals.arrived(0)
     };
-    let registration = Registration::new(PING.into(), sink).map_err(failed("registering"))?;
+    let registration = Registration::new(PING, sink).map_err(failed("registering"))?;
     let stats = PingPong::new(arrivals).run(params, send_ping())?;
     drop(registration);
     Ok(stats)
