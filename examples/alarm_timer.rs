@@ -6,11 +6,12 @@
 use std::thread;
 use std::time::Duration;
 
+use sigbus::sigcore::{self, Timer, TimerValue};
 use sigbus::Bus;
-use sigcore::{Signal, Timer, TimerValue};
+use sigbus::Signal;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block(Signal::ALRM)?;
+    sigbus::block(Signal::ALRM)?;
     let bus = Bus::new();
     let alarms = bus.subscribe(Signal::ALRM)?;
 

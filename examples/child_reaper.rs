@@ -12,10 +12,10 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use sigbus::Bus;
-use sigcore::{CommandExt, Origin, Signal};
+use sigbus::{CommandExt, Origin, Signal};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block([Signal::CHLD, Signal::TERM])?;
+    sigbus::block([Signal::CHLD, Signal::TERM])?;
     let bus = Bus::new();
     let chld = bus.subscribe(Signal::CHLD)?;
 
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sleeper_pid = sleeper.id();
     println!("spawned {sleeper_pid} (sleep 30); sending it SIGTERM");
     children.insert(sleeper_pid, sleeper);
-    sigcore::kill(sleeper_pid as i32, Signal::TERM)?;
+    sigbus::kill(sleeper_pid as i32, Signal::TERM)?;
 
     while !children.is_empty() {
         let event = chld.recv_timeout(Duration::from_secs(10))?;

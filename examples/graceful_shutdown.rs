@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use sigbus::{Actor, Bus, Context, ShutdownNotice};
-use sigcore::{Signal, SignalEvent};
+use sigbus::{Signal, SignalEvent};
 
 /// A worker that processes jobs sent as messages and stops cleanly on notice.
 struct Worker {
@@ -54,7 +54,7 @@ impl Actor for Worker {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block([Signal::INT, Signal::TERM, Signal::USR1])?;
+    sigbus::block([Signal::INT, Signal::TERM, Signal::USR1])?;
     let bus = Bus::new();
     let workers = (1..=3)
         .map(|i| {
@@ -71,10 +71,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Ask for a status report, then "press Ctrl-C".
     let pid = std::process::id() as i32;
     thread::sleep(Duration::from_millis(100));
-    sigcore::kill(pid, Signal::USR1)?;
+    sigbus::kill(pid, Signal::USR1)?;
     thread::sleep(Duration::from_millis(100));
     println!("main: kill({pid}, SIGINT), as Ctrl-C would");
-    sigcore::kill(pid, Signal::INT)?;
+    sigbus::kill(pid, Signal::INT)?;
 
     let outcome = coordinator
         .wait()

@@ -14,14 +14,14 @@ use mio::net::TcpListener;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use sigbus::Bus;
-use sigcore::Signal;
+use sigbus::Signal;
 
 const USR1: Token = Token(0);
 const HUP: Token = Token(1);
 const LISTENER: Token = Token(2);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block([Signal::USR1, Signal::HUP])?;
+    sigbus::block([Signal::USR1, Signal::HUP])?;
     let bus = Bus::new();
     let usr1 = bus.subscribe(Signal::USR1)?;
     let hup = bus.subscribe(Signal::HUP)?;
@@ -39,13 +39,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let helper = std::thread::spawn(move || {
         for _ in 0..3 {
-            sigcore::raise(Signal::USR1).unwrap();
+            sigbus::raise(Signal::USR1).unwrap();
             std::thread::sleep(Duration::from_millis(20)); // standard signals coalesce
         }
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         stream.write_all(b"hello").unwrap();
         std::thread::sleep(Duration::from_millis(20));
-        sigcore::raise(Signal::HUP).unwrap();
+        sigbus::raise(Signal::HUP).unwrap();
     });
 
     let mut events = Events::with_capacity(16);

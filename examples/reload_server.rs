@@ -18,9 +18,9 @@ use std::sync::{Arc, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, select};
+use sigbus::crossbeam_channel::{self, bounded, select};
 use sigbus::Bus;
-use sigcore::Signal;
+use sigbus::Signal;
 
 /// The live config: readers clone the `Arc`, the reloader replaces it whole.
 type Config = Arc<RwLock<Arc<String>>>;
@@ -45,7 +45,7 @@ fn ask(addr: std::net::SocketAddr) -> std::io::Result<String> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block([Signal::HUP, Signal::TERM])?;
+    sigbus::block([Signal::HUP, Signal::TERM])?;
     let path: PathBuf =
         std::env::temp_dir().join(format!("reload-server-{}.conf", std::process::id()));
     std::fs::write(&path, "hello from config v1")?;
@@ -100,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let before = ask(addr)?;
                 println!("client: {before}");
                 std::fs::write(&client_path, "hello from config v2")?;
-                sigcore::kill(std::process::id() as i32, Signal::HUP)
+                sigbus::kill(std::process::id() as i32, Signal::HUP)
                     .map_err(std::io::Error::other)?;
                 let deadline = Instant::now() + Duration::from_secs(5);
                 let after = loop {
@@ -112,8 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 println!("client: {after}");
                 assert!(after.contains("v2"), "the answer must change after SIGHUP");
-                sigcore::kill(std::process::id() as i32, Signal::TERM)
-                    .map_err(std::io::Error::other)
+                sigbus::kill(std::process::id() as i32, Signal::TERM).map_err(std::io::Error::other)
             })?;
 
     // Accept until SIGTERM.

@@ -11,11 +11,11 @@
 use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::bounded;
-use sigcore::{Signal, ThreadHandle};
+use sigbus::crossbeam_channel::bounded;
+use sigbus::{sigcore, Signal, ThreadHandle};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sigcore::block(Signal::USR2)?;
+    sigbus::block(Signal::USR2)?;
     let (handle_tx, handle_rx) = bounded(1);
 
     let waiter = thread::Builder::new()

@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sigbus::Bus;
-use sigcore::Signal;
+use sigbus::Signal;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -48,7 +48,7 @@ async fn ask(addr: std::net::SocketAddr) -> std::io::Result<String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // First, before the runtime starts its threads: block what the bus serves.
-    sigcore::block([Signal::HUP, Signal::TERM, Signal::INT])?;
+    sigbus::block([Signal::HUP, Signal::TERM, Signal::INT])?;
     let path: PathBuf =
         std::env::temp_dir().join(format!("tokio-server-{}.conf", std::process::id()));
     std::fs::write(&path, "hello from config v1")?;
@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let first = ask(addr).await.expect("first request");
             println!("client: {first}");
             std::fs::write(&client_path, "hello from config v2").unwrap();
-            sigcore::raise(Signal::HUP).unwrap();
+            sigbus::raise(Signal::HUP).unwrap();
             for _ in 0..200 {
                 let answer = ask(addr).await.expect("request");
                 if answer.contains("v2") {
@@ -106,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // A request in flight when SIGTERM comes is finished, not cut.
             let in_flight = tokio::spawn(ask(addr));
             tokio::time::sleep(Duration::from_millis(10)).await;
-            sigcore::raise(Signal::TERM).unwrap();
+            sigbus::raise(Signal::TERM).unwrap();
             println!("client: in flight: {}", in_flight.await.unwrap().unwrap());
         });
 

@@ -10,13 +10,13 @@
 use std::thread;
 
 use sigbus::Bus;
-use sigcore::Signal;
+use sigbus::Signal;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. First thing in main, before any thread exists: block SIGUSR1. Threads
     //    inherit the mask, so the kernel will leave it to sigcore's waiter thread
     //    instead of running the default action (terminate) on some thread.
-    sigcore::block(Signal::USR1)?;
+    sigbus::block(Signal::USR1)?;
 
     // 2. A bus, and one subscription per worker thread.
     let bus = Bus::new();
@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .name("sender".into())
         .spawn(move || {
             println!("sender: kill({pid}, SIGUSR1)");
-            sigcore::kill(pid, Signal::USR1).expect("kill failed");
+            sigbus::kill(pid, Signal::USR1).expect("kill failed");
         })?
         .join()
         .expect("sender panicked");

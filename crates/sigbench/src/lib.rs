@@ -1,5 +1,6 @@
 //! Dispatch-latency benchmarks for `sigcore` and `sigbus`, shared by
-//! `cargo bench --bench dispatch` and the `sigbus bench` subcommand.
+//! `cargo bench --bench dispatch` (the workspace root's `benches/`) and the
+//! `sigbus bench` subcommand.
 //!
 //! # What is measured
 //!
@@ -66,7 +67,7 @@
 //!   times the whole software path, and whether it does depends on where the
 //!   threads happened to start, so two runs can differ by a factor. To measure
 //!   the software path alone, pin the run to one CPU: children inherit the
-//!   affinity, e.g. `taskset -c 1 cargo bench -p sigbench --bench dispatch`.
+//!   affinity, e.g. `taskset -c 1 cargo bench --bench dispatch`.
 //!   The table's header says how many CPUs the run could use.
 //! - Fan-out with K ≥ 64 runs a tenth of the rounds (and warm-up) to keep a
 //!   default run short; the table and the JSON say so.
@@ -80,6 +81,7 @@
 #![warn(rust_2018_idioms)]
 
 mod alloc;
+mod bench_main;
 mod child;
 mod error;
 mod histogram;
@@ -93,6 +95,7 @@ mod variants;
 
 pub use crate::{
     alloc::{allocations, CountingAlloc},
+    bench_main::bench_main,
     child::child_main_if_requested,
     error::BenchError,
     options::Options,

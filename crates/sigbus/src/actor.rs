@@ -242,6 +242,17 @@ impl<M: Send + 'static> ActorRef<M> {
         self.shared.tid.load(Ordering::SeqCst)
     }
 
+    /// The actor's thread, for thread-directed signals from sigcore
+    /// ([`ThreadHandle::send`]); `None` before it starts and once it has
+    /// ended. (To reach the actor, [`ActorRef::signal`] needs no kernel round
+    /// trip; a `tgkill` is for code that must go through the kernel.)
+    pub fn thread(&self) -> Option<ThreadHandle> {
+        if !self.is_running() {
+            return None;
+        }
+        ThreadHandle::of_thread(self.tid()).ok()
+    }
+
     /// The actor's mailbox counters (including restarts).
     pub fn stats(&self) -> MailboxStats {
         let queued = self.shared.bus.upgrade().map_or(0, |bus| {
@@ -366,7 +377,7 @@ impl<'a> ActorBuilder<'a> {
     ///
     /// ```
     /// use sigbus::{Actor, Context};
-    /// use sigcore::{Signal, SignalEvent};
+    /// use sigbus::{Signal, SignalEvent};
     ///
     /// struct Counter(u32);
     ///
@@ -379,10 +390,10 @@ impl<'a> ActorBuilder<'a> {
     ///     }
     /// }
     ///
-    /// sigcore::block(Signal::USR1)?;
+    /// sigbus::block(Signal::USR1)?;
     /// let bus = sigbus::Bus::new();
     /// let counter = bus.actor("counter").signals(Signal::USR1).spawn(|| Counter(0))?;
-    /// sigcore::raise(Signal::USR1)?;
+    /// sigbus::raise(Signal::USR1)?;
     /// assert_eq!(counter.join(), Some(sigbus::ActorExit::Stopped));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -454,15 +465,15 @@ impl<'a> ActorBuilder<'a> {
     /// # Examples
     ///
     /// ```
-    /// use sigcore::Signal;
+    /// use sigbus::Signal;
     ///
-    /// sigcore::block(Signal::USR2)?;
+    /// sigbus::block(Signal::USR2)?;
     /// let bus = sigbus::Bus::new();
     /// let worker = bus.actor("worker").signals(Signal::USR2).spawn_fn(|ctx, event| {
     ///     println!("{} handled {}", ctx.name(), event.signal);
     ///     ctx.stop();
     /// })?;
-    /// sigcore::raise(Signal::USR2)?;
+    /// sigbus::raise(Signal::USR2)?;
     /// worker.join();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

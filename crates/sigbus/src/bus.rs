@@ -149,12 +149,12 @@ impl Bus {
     /// # Examples
     ///
     /// ```
-    /// use sigcore::Signal;
+    /// use sigbus::Signal;
     ///
-    /// sigcore::block(Signal::USR1)?; // in main, before spawning threads
+    /// sigbus::block(Signal::USR1)?; // in main, before spawning threads
     /// let bus = sigbus::Bus::new();
     /// let sub = bus.subscribe(Signal::USR1)?;
-    /// sigcore::raise(Signal::USR1)?;
+    /// sigbus::raise(Signal::USR1)?;
     /// assert_eq!(sub.recv().unwrap().signal, Signal::USR1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -169,9 +169,9 @@ impl Bus {
     ///
     /// ```
     /// use sigbus::{Overflow, SenderFilter};
-    /// use sigcore::Signal;
+    /// use sigbus::Signal;
     ///
-    /// # sigcore::block(Signal::HUP)?;
+    /// # sigbus::block(Signal::HUP)?;
     /// let bus = sigbus::Bus::new();
     /// let reloads = bus
     ///     .subscription(Signal::HUP)
@@ -208,7 +208,7 @@ impl Bus {
     /// # Examples
     ///
     /// ```
-    /// use sigcore::Signal;
+    /// use sigbus::Signal;
     ///
     /// let bus = sigbus::Bus::new();
     /// let a = bus.subscribe(Signal::USR2)?;
@@ -316,12 +316,12 @@ impl Bus {
     /// # Examples
     ///
     /// ```
-    /// # sigcore::block(sigcore::Signal::USR1)?;
+    /// # sigbus::block(sigbus::Signal::USR1)?;
     /// let bus = sigbus::Bus::new();
-    /// let sub = bus.subscribe(sigcore::Signal::USR1)?;
+    /// let sub = bus.subscribe(sigbus::Signal::USR1)?;
     /// bus.shutdown();
     /// assert!(sub.recv().is_err());
-    /// assert!(bus.subscribe(sigcore::Signal::USR1).is_err());
+    /// assert!(bus.subscribe(sigbus::Signal::USR1).is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn shutdown(&self) {

@@ -34,7 +34,7 @@ use sigcore::Origin;
 ///
 /// ```
 /// use sigbus::SenderFilter;
-/// use sigcore::Origin;
+/// use sigbus::Origin;
 ///
 /// let root_only = SenderFilter::Root;
 /// assert!(root_only.accepts(&Origin::User { pid: 1, uid: 0 }));

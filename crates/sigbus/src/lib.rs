@@ -15,11 +15,11 @@
 //! ```
 //! use std::thread;
 //! use sigbus::Bus;
-//! use sigcore::Signal;
+//! use sigbus::Signal;
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // First thing in main, before any thread exists: block what the bus serves.
-//!     sigcore::block([Signal::USR1, Signal::HUP])?;
+//!     sigbus::block([Signal::USR1, Signal::HUP])?;
 //!     let bus = Bus::new();
 //!
 //!     let workers: Vec<_> = (0..4)
@@ -40,8 +40,8 @@
 //!     });
 //!
 //!     // `kill -USR1 <pid>` and `kill -HUP <pid>` from a shell do the same.
-//!     sigcore::raise(Signal::USR1)?;
-//!     sigcore::raise(Signal::HUP)?;
+//!     sigbus::raise(Signal::USR1)?;
+//!     sigbus::raise(Signal::HUP)?;
 //!     for worker in workers {
 //!         worker.join().unwrap();
 //!     }
@@ -116,12 +116,12 @@
 //! ```
 //! # #[cfg(feature = "async")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use sigcore::Signal;
+//! use sigbus::Signal;
 //!
-//! sigcore::block(Signal::HUP)?; // before the runtime starts its threads
+//! sigbus::block(Signal::HUP)?; // before the runtime starts its threads
 //! let bus = sigbus::Bus::new();
 //! let hangups = bus.subscribe(Signal::HUP)?;
-//! sigcore::raise(Signal::HUP)?;
+//! sigbus::raise(Signal::HUP)?;
 //! // Any executor; here futures' own.
 //! let event = futures_executor::block_on(hangups.recv_async())?;
 //! println!("reload requested by pid {:?}", event.origin.pid());
@@ -166,6 +166,7 @@
 //!   coordinator does not wait past its grace period.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod actor;
 mod blocks;
@@ -197,4 +198,26 @@ pub use crate::{
     stats::{BusStats, Listener, MailboxStats, Route, SignalStats},
     subscription::Subscription,
 };
-pub use sigcore::{Origin, Signal, SignalEvent, SignalSet};
+// What a sigbus program touches from sigcore, so it needs no other import.
+pub use sigcore::{
+    block, kill, raise, sigqueue, ChildStatus, CommandExt, Origin, RecvError, RecvTimeoutError,
+    Signal, SignalEvent, SignalSet, ThreadHandle, TryRecvError,
+};
+
+/// The layer below, whole: everything else (timers, dispositions, masks,
+/// children, `Signals`, `Registration`, its [`Error`](sigcore::Error)).
+pub use sigcore;
+
+/// The channel crate of [`Subscription::receiver`] and
+/// [`NoticeReceiver::receiver`], for `select!` over signals and your own
+/// channels without a dependency of your own (use it to be sure the versions
+/// match).
+pub use sigcore::crossbeam_channel;
+
+/// The names most programs use: `use sigbus::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Actor, ActorRef, Bus, BusError, ChildStatus, CommandExt, Context, Origin, Overflow,
+        SenderFilter, Signal, SignalEvent, SignalSet, Subscription,
+    };
+}

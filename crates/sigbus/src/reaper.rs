@@ -123,9 +123,9 @@ impl Bus {
     ///
     /// ```
     /// use std::process::Command;
-    /// use sigcore::{ChildStatus, Signal};
+    /// use sigbus::{ChildStatus, Signal};
     ///
-    /// sigcore::block(Signal::CHLD)?;
+    /// sigbus::block(Signal::CHLD)?;
     /// let bus = sigbus::Bus::new();
     /// let reaper = bus.reaper().start()?;
     /// let child = reaper.spawn(Command::new("sh").args(["-c", "exit 3"]))?;

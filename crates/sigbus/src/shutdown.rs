@@ -11,6 +11,7 @@ use sigcore::{Signal, SignalSet, Signals};
 
 use crate::notify::Notify;
 use crate::{Bus, BusError};
+use sigcore::{RecvError, RecvTimeoutError, TryRecvError};
 
 /// Sent to every actor when shutdown begins (see [`crate::Actor::on_shutdown`]),
 /// and to every [`ShutdownCoordinator::notice`] receiver.
@@ -158,21 +159,18 @@ pub struct NoticeReceiver {
 impl NoticeReceiver {
     /// Waits for the notice. Errors if the coordinator ended without one (the
     /// bus was shut down some other way).
-    pub fn recv(&self) -> Result<ShutdownNotice, crossbeam_channel::RecvError> {
-        self.receiver.recv()
+    pub fn recv(&self) -> Result<ShutdownNotice, RecvError> {
+        Ok(self.receiver.recv()?)
     }
 
     /// The notice if shutdown has begun.
-    pub fn try_recv(&self) -> Result<ShutdownNotice, crossbeam_channel::TryRecvError> {
-        self.receiver.try_recv()
+    pub fn try_recv(&self) -> Result<ShutdownNotice, TryRecvError> {
+        Ok(self.receiver.try_recv()?)
     }
 
     /// Waits at most `timeout` for the notice.
-    pub fn recv_timeout(
-        &self,
-        timeout: Duration,
-    ) -> Result<ShutdownNotice, crossbeam_channel::RecvTimeoutError> {
-        self.receiver.recv_timeout(timeout)
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<ShutdownNotice, RecvTimeoutError> {
+        Ok(self.receiver.recv_timeout(timeout)?)
     }
 
     /// The underlying channel, for `crossbeam_channel::select!`.
@@ -185,12 +183,11 @@ impl NoticeReceiver {
     pub fn poll_recv(
         &self,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<ShutdownNotice, crossbeam_channel::RecvError>> {
-        use crossbeam_channel::TryRecvError;
+    ) -> std::task::Poll<Result<ShutdownNotice, RecvError>> {
         use std::task::Poll;
-        let look = || match self.receiver.try_recv() {
+        let look = || match self.try_recv() {
             Ok(notice) => Some(Ok(notice)),
-            Err(TryRecvError::Disconnected) => Some(Err(crossbeam_channel::RecvError)),
+            Err(TryRecvError::Closed) => Some(Err(RecvError)),
             Err(TryRecvError::Empty) => None,
         };
         if let Some(ready) = look() {
@@ -202,7 +199,7 @@ impl NoticeReceiver {
 
     /// Waits for the notice without blocking the thread (feature `async`).
     #[cfg(feature = "async")]
-    pub async fn recv_async(&self) -> Result<ShutdownNotice, crossbeam_channel::RecvError> {
+    pub async fn recv_async(&self) -> Result<ShutdownNotice, RecvError> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 }
@@ -252,9 +249,9 @@ impl Bus {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use sigcore::Signal;
+    /// use sigbus::Signal;
     ///
-    /// sigcore::block([Signal::INT, Signal::TERM])?;
+    /// sigbus::block([Signal::INT, Signal::TERM])?;
     /// let bus = sigbus::Bus::new();
     /// // ... spawn actors ...
     /// let coordinator = bus.shutdown_coordinator(Duration::from_secs(5))?;
@@ -277,7 +274,7 @@ impl Bus {
     /// use std::time::Duration;
     /// use sigbus::SecondSignal;
     ///
-    /// # sigcore::block([sigcore::Signal::INT, sigcore::Signal::TERM])?;
+    /// # sigbus::block([sigcore::Signal::INT, sigbus::Signal::TERM])?;
     /// let bus = sigbus::Bus::new();
     /// let coordinator = bus
     ///     .coordinator()
@@ -337,7 +334,7 @@ impl ShutdownCoordinator {
     /// # Examples
     ///
     /// ```
-    /// # sigcore::block([sigcore::Signal::INT, sigcore::Signal::TERM])?;
+    /// # sigbus::block([sigcore::Signal::INT, sigbus::Signal::TERM])?;
     /// let bus = sigbus::Bus::new();
     /// let coordinator = bus.shutdown_coordinator(std::time::Duration::from_secs(5))?;
     /// let notice = coordinator.notice();

@@ -2,13 +2,14 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, TryRecvError};
+use crossbeam_channel::Receiver;
 use sigcore::{SignalEvent, SignalSet};
 
 use crate::bus::Inner;
 use crate::mailbox::MailboxInfo;
 use crate::stats::MailboxStats;
 use crate::SubscriptionId;
+use sigcore::{RecvError, RecvTimeoutError, TryRecvError};
 
 /// A thread's mailbox of signal events. Dropping it unsubscribes.
 ///
@@ -19,10 +20,10 @@ use crate::SubscriptionId;
 /// # Examples
 ///
 /// ```
-/// use crossbeam_channel::{select, unbounded};
-/// use sigcore::Signal;
+/// use sigbus::crossbeam_channel::{select, unbounded};
+/// use sigbus::Signal;
 ///
-/// # sigcore::block(Signal::HUP)?;
+/// # sigbus::block(Signal::HUP)?;
 /// let bus = sigbus::Bus::new();
 /// let hangups = bus.subscribe(Signal::HUP)?;
 /// let (work_tx, work) = unbounded::<u32>();
@@ -62,7 +63,7 @@ impl Subscription {
     /// Waits for the next event. Errors once the bus has shut down and the
     /// mailbox is drained.
     pub fn recv(&self) -> Result<SignalEvent, RecvError> {
-        self.receiver.recv().map(|e| self.took(e))
+        Ok(self.took(self.receiver.recv()?))
     }
 
     /// The next event, if one is queued.
@@ -72,14 +73,14 @@ impl Subscription {
             Err(e) => {
                 // Nothing there: a readiness fd must not stay readable.
                 self.info.notify.looked(|| self.receiver.is_empty());
-                Err(e)
+                Err(e.into())
             }
         }
     }
 
     /// Waits at most `timeout` for the next event.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<SignalEvent, RecvTimeoutError> {
-        self.receiver.recv_timeout(timeout).map(|e| self.took(e))
+        Ok(self.took(self.receiver.recv_timeout(timeout)?))
     }
 
     /// Events as they come, until the bus shuts down.
@@ -132,7 +133,7 @@ impl Subscription {
     /// edge- or level-triggered polling alike; a wake-up may find the mailbox
     /// already empty (another reader took it), never the reverse. Closed with the
     /// subscription; once the bus shuts down it stays readable and `try_recv`
-    /// says disconnected.
+    /// says [`TryRecvError::Closed`].
     ///
     /// # Errors
     ///
@@ -142,13 +143,13 @@ impl Subscription {
     ///
     /// ```
     /// use std::os::fd::AsRawFd;
-    /// use sigcore::Signal;
+    /// use sigbus::Signal;
     ///
-    /// # sigcore::block(Signal::USR1)?;
+    /// # sigbus::block(Signal::USR1)?;
     /// let bus = sigbus::Bus::new();
     /// let usr1 = bus.subscribe(Signal::USR1)?;
     /// let fd = usr1.ready_fd()?.as_raw_fd();
-    /// sigcore::raise(Signal::USR1)?;
+    /// sigbus::raise(Signal::USR1)?;
     /// let mut poll = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
     /// // SAFETY (of the example): one valid pollfd; waits at most 10 s.
     /// assert_eq!(unsafe { libc::poll(poll.as_mut_ptr(), 1, 10_000) }, 1);
@@ -174,17 +175,17 @@ impl Subscription {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<SignalEvent, RecvError>> {
         use std::task::Poll;
-        match self.receiver.try_recv() {
+        match self.receiver.try_recv().map_err(TryRecvError::from) {
             Ok(event) => return Poll::Ready(Ok(self.took(event))),
-            Err(TryRecvError::Disconnected) => return Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
             Err(TryRecvError::Empty) => {}
         }
         // Register, then look again: an event sent in between is seen now or
         // wakes the task.
         self.info.notify.register(cx.waker());
-        match self.receiver.try_recv() {
+        match self.receiver.try_recv().map_err(TryRecvError::from) {
             Ok(event) => Poll::Ready(Ok(self.took(event))),
-            Err(TryRecvError::Disconnected) => Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
             Err(TryRecvError::Empty) => Poll::Pending,
         }
     }
@@ -196,12 +197,12 @@ impl Subscription {
     /// # Examples
     ///
     /// ```
-    /// use sigcore::Signal;
+    /// use sigbus::Signal;
     ///
-    /// # sigcore::block(Signal::USR2)?;
+    /// # sigbus::block(Signal::USR2)?;
     /// let bus = sigbus::Bus::new();
     /// let usr2 = bus.subscribe(Signal::USR2)?;
-    /// sigcore::raise(Signal::USR2)?;
+    /// sigbus::raise(Signal::USR2)?;
     /// let event = futures_executor::block_on(usr2.recv_async())?;
     /// assert_eq!(event.signal, Signal::USR2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::TryRecvError;
+use sigbus::TryRecvError;
 use sigbus::{Bus, Overflow, Subscription};
 use sigcore::Signal;
 use sigtest::scenario;
@@ -63,7 +63,7 @@ fn drain(sub: &Subscription) -> usize {
         match sub.try_recv() {
             Ok(_) => taken += 1,
             Err(TryRecvError::Empty) => return taken,
-            Err(TryRecvError::Disconnected) => panic!("closed"),
+            Err(TryRecvError::Closed) => panic!("closed"),
         }
     }
 }
@@ -255,7 +255,7 @@ fn the_fd_goes_with_the_subscription() {
     let epoll = Epoll::new(sub.ready_fd().unwrap().as_raw_fd(), false);
     bus.shutdown();
     assert!(epoll.wait(10_000), "shutdown must wake the loop");
-    assert!(matches!(sub.try_recv(), Err(TryRecvError::Disconnected)));
+    assert!(matches!(sub.try_recv(), Err(TryRecvError::Closed)));
 }
 
 fn main() {

@@ -176,6 +176,7 @@ mod event;
 mod neighbours;
 mod procfs;
 mod ready;
+mod recv;
 mod registration;
 mod send;
 mod set;
@@ -202,6 +203,7 @@ pub use crate::{
     neighbours::ForeignHandlers,
     procfs::{stranded, ProcSignals, Stranded, TaskName},
     ready::ReadyFd,
+    recv::{RecvError, RecvTimeoutError, TryRecvError},
     registration::{Registration, RegistrationBuilder},
     send::{
         current_uid, kill, kill_process_group, process_exists, raise, sigqueue, Pidfd, ThreadHandle,
@@ -212,3 +214,7 @@ pub use crate::{
     timer::{alarm, get_timer, set_timer, Timer, TimerValue},
     waiter::{on_waiter_thread, Sink},
 };
+
+/// The channel crate of [`Signals::receiver`], for `select!` without a
+/// dependency of your own.
+pub use crossbeam_channel;

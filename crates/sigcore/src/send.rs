@@ -161,6 +161,37 @@ impl ThreadHandle {
         }
     }
 
+    /// The thread of this process whose kernel id is `tid` (as
+    /// `gettid(2)`, `/proc/self/task` or `sigbus::ActorRef::tid` give it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPid`] when `tid` is not positive;
+    /// [`Error::NoSuchProcess`] when no thread of this process has that id
+    /// (it has exited, or belongs to another process). A thread that exits
+    /// later makes [`ThreadHandle::send`] fail the same way; its id may be
+    /// reused only by a new thread, never of another process, since `tgkill`
+    /// checks both ids.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let me = sigcore::ThreadHandle::current();
+    /// assert_eq!(sigcore::ThreadHandle::of_thread(me.tid())?, me);
+    /// assert!(sigcore::ThreadHandle::of_thread(1).is_err()); // init's, not ours
+    /// # Ok::<(), sigcore::Error>(())
+    /// ```
+    pub fn of_thread(tid: i32) -> Result<ThreadHandle> {
+        positive(tid)?;
+        let pid = sys::getpid();
+        // /proc/self/task lists exactly the threads of this process.
+        if tid == pid || std::path::Path::new(&format!("/proc/self/task/{tid}")).exists() {
+            Ok(ThreadHandle { pid, tid })
+        } else {
+            Err(Error::NoSuchProcess { pid: tid })
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> i32 {
         self.pid

@@ -2,9 +2,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, Receiver, RecvError, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use log::warn;
 
+use crate::recv::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::{Registration, Result, SignalEvent, SignalSet, Sink};
 
 /// Default capacity of a [`Signals`] channel.
@@ -140,17 +141,17 @@ impl Signals {
 
     /// Waits for the next event. Errors once the stream is closed and drained.
     pub fn recv(&self) -> Result<SignalEvent, RecvError> {
-        self.receiver.recv()
+        Ok(self.receiver.recv()?)
     }
 
     /// The next event if one is queued.
     pub fn try_recv(&self) -> Result<SignalEvent, TryRecvError> {
-        self.receiver.try_recv()
+        Ok(self.receiver.try_recv()?)
     }
 
     /// Waits at most `timeout` for the next event.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<SignalEvent, RecvTimeoutError> {
-        self.receiver.recv_timeout(timeout)
+        Ok(self.receiver.recv_timeout(timeout)?)
     }
 
     /// Events as they come, until the stream is closed.

@@ -1,30 +1,25 @@
-//! `cargo bench --bench dispatch [-- --rounds N --variants a,b --json --plot FILE.svg]`
-//!
-//! Signal dispatch latency of sigcore and sigbus against raw `sigwaitinfo`
-//! baselines and signal-hook; see the `sigbench` crate docs for what is measured.
+//! The `dispatch` benchmark's command line (`cargo bench --bench dispatch --
+//! ...`), hand-rolled: `cargo bench` passes `--bench`, which is ignored.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sigbench::{BenchError, Options};
-
-// Counts allocations for the `alloc` variant.
-#[global_allocator]
-static ALLOC: sigbench::CountingAlloc = sigbench::CountingAlloc;
+use crate::{BenchError, Options};
 
 const USAGE: &str =
     "usage: dispatch [--rounds N] [--warmup N] [--variants a,b,...] [--json] [--plot FILE.svg]";
 
-fn main() -> ExitCode {
-    // A benchmark child runs its variant and exits here, before any thread exists.
-    sigbench::child_main_if_requested();
+/// The whole `cargo bench --bench dispatch` program: a benchmark child runs
+/// its variant and exits here; the parent parses `std::env::args`, runs the
+/// variants and prints the table. Call it first thing in `main`, before any
+/// thread exists, with [`CountingAlloc`](crate::CountingAlloc) as the global
+/// allocator for the `alloc` variant.
+pub fn bench_main() -> ExitCode {
+    crate::child_main_if_requested();
     let options = match parse(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
         Ok(None) => {
-            println!(
-                "{USAGE}\nvariants: {}",
-                sigbench::variant_names().join(", ")
-            );
+            println!("{USAGE}\nvariants: {}", crate::variant_names().join(", "));
             return ExitCode::SUCCESS;
         }
         Err(message) => {
@@ -32,7 +27,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match sigbench::run(&options, &mut std::io::stdout().lock()) {
+    match crate::run(&options, &mut std::io::stdout().lock()) {
         Ok(results) if results.iter().any(|r| r.is_failed()) => ExitCode::FAILURE,
         Ok(_) => ExitCode::SUCCESS,
         Err(e @ (BenchError::UnknownVariant { .. } | BenchError::InvalidOption(_))) => {
@@ -46,8 +41,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Hand-rolled: `cargo bench` passes `--bench`, which is ignored. `Ok(None)`
-/// asks for the usage text.
+/// `Ok(None)` asks for the usage text.
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut options = Options::default();
     while let Some(arg) = args.next() {
