@@ -32,6 +32,59 @@ pub const DEFAULT_MESSAGES: usize = 1024;
 ///
 /// Each hook runs on the actor's own thread. A panic in any hook is caught and
 /// handled by the actor's [`Supervision`]; other actors and the bus go on.
+///
+/// # Examples
+///
+/// A reloader: SIGHUP reloads its configuration, a message asks for it.
+///
+/// ```
+/// use std::time::Duration;
+/// use sigbus::{Actor, Context, Signal, SignalEvent};
+/// use sigbus::crossbeam_channel::{bounded, Sender};
+///
+/// struct Reloader {
+///     version: u32,
+/// }
+///
+/// enum Msg {
+///     Version(Sender<u32>),
+/// }
+///
+/// impl Actor for Reloader {
+///     type Msg = Msg;
+///
+///     fn handle_signal(&mut self, _ctx: &mut Context<Msg>, event: SignalEvent) {
+///         assert_eq!(event.signal, Signal::HUP);
+///         self.version += 1; // read the new configuration here
+///     }
+///
+///     fn handle(&mut self, _ctx: &mut Context<Msg>, msg: Msg) {
+///         let Msg::Version(reply) = msg;
+///         let _ = reply.send(self.version);
+///     }
+/// }
+///
+/// sigbus::block(Signal::HUP)?; // in main, before any thread exists
+/// let bus = sigbus::Bus::new();
+/// let reloader = bus
+///     .actor("reloader")
+///     .signals(Signal::HUP)
+///     .spawn(|| Reloader { version: 1 })?;
+/// sigbus::raise(Signal::HUP)?;
+/// // Messages and events are separate queues: poll until the reload is seen.
+/// let deadline = std::time::Instant::now() + Duration::from_secs(10);
+/// loop {
+///     let (tx, rx) = bounded(1);
+///     reloader.send(Msg::Version(tx)).unwrap();
+///     if rx.recv_timeout(Duration::from_secs(10))? == 2 {
+///         break;
+///     }
+///     assert!(std::time::Instant::now() < deadline, "no reload");
+///     std::thread::sleep(Duration::from_millis(1));
+/// }
+/// bus.shutdown(); // stops and joins the actor
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Actor: Send + 'static {
     /// The actor's own message type (use `()` for signal-only actors).
     type Msg: Send + 'static;
@@ -63,6 +116,36 @@ pub trait Actor: Send + 'static {
 }
 
 /// What happens when an actor's hook panics.
+///
+/// # Examples
+///
+/// An actor that panics on its first event is rebuilt and handles the next;
+/// its mailbox, and the event queued behind the crash, are kept.
+///
+/// ```
+/// use std::time::Duration;
+/// use sigbus::{ActorExit, Signal, Supervision};
+///
+/// # std::panic::set_hook(Box::new(|_| {})); // keep the doc-test's output quiet
+/// let bus = sigbus::Bus::new();
+/// let (seen, handled) = sigbus::crossbeam_channel::unbounded();
+/// let fragile = bus
+///     .actor("fragile")
+///     .supervision(Supervision::Restart { max: 3, within: Duration::from_secs(60) })
+///     .spawn_fn(move |ctx, event| {
+///         if ctx.restarts() == 0 {
+///             panic!("first event: crash");
+///         }
+///         seen.send(event.signal).unwrap();
+///     })?;
+/// fragile.signal(sigbus::Signal::USR1)?; // targeted: no process signal state
+/// fragile.signal(sigbus::Signal::USR2)?;
+/// assert_eq!(handled.recv_timeout(Duration::from_secs(10))?, Signal::USR2);
+/// assert_eq!(fragile.stats().restarts, 1);
+/// fragile.stop();
+/// assert_eq!(fragile.join(), Some(ActorExit::Stopped));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Supervision {
     /// Build a fresh actor with the factory and go on, up to `max` times within
@@ -102,6 +185,28 @@ pub enum ActorExit {
 }
 
 /// What a running actor can see and do.
+///
+/// # Examples
+///
+/// ```
+/// use sigbus::{Actor, Context, SignalEvent};
+///
+/// struct OneShot;
+///
+/// impl Actor for OneShot {
+///     type Msg = ();
+///     fn handle_signal(&mut self, ctx: &mut Context<()>, event: SignalEvent) {
+///         println!("{} (restarted {} times) got {}", ctx.name(), ctx.restarts(), event.signal);
+///         ctx.stop(); // after this hook returns
+///     }
+/// }
+///
+/// let bus = sigbus::Bus::new();
+/// let actor = bus.actor("one-shot").spawn(|| OneShot)?;
+/// actor.signal(sigbus::Signal::USR1)?;
+/// assert_eq!(actor.join(), Some(sigbus::ActorExit::Stopped));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Context<M: Send + 'static> {
     myself: ActorRef<M>,
     stop: bool,
@@ -162,6 +267,29 @@ struct ActorShared<M> {
 
 /// A handle to an actor: send it messages and targeted signals, stop it, join it.
 /// Cheap to clone.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sigbus::{ActorExit, Signal};
+///
+/// let bus = sigbus::Bus::new();
+/// let (seen, handled) = sigbus::crossbeam_channel::unbounded();
+/// let worker = bus.actor("worker").spawn_fn(move |_ctx, event| {
+///     seen.send(event.signal).unwrap();
+/// })?;
+/// // A targeted event: only this actor gets it, as with pthread_kill, but
+/// // without touching the process's signal state.
+/// worker.signal(Signal::USR1)?;
+/// assert_eq!(handled.recv_timeout(Duration::from_secs(10))?, Signal::USR1);
+/// assert!(worker.is_running());
+/// assert_eq!(worker.thread().map(|t| t.tid()), Some(worker.tid()));
+/// worker.stop();
+/// assert_eq!(worker.join(), Some(ActorExit::Stopped));
+/// assert!(worker.thread().is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ActorRef<M> {
     shared: Arc<ActorShared<M>>,
 }

@@ -602,6 +602,30 @@ fn sender_name() -> Option<Arc<str>> {
 }
 
 /// Builds a [`Subscription`]; see [`Bus::subscription`].
+///
+/// # Examples
+///
+/// A SIGHUP "reload" that only root's or our own user's `kill` may trigger,
+/// where one queued reload is enough:
+///
+/// ```
+/// use sigbus::{Overflow, SenderFilter, Signal};
+///
+/// sigbus::block(Signal::HUP)?;
+/// let bus = sigbus::Bus::new();
+/// let reloads = bus
+///     .subscription(Signal::HUP)
+///     .name("reloader")
+///     .capacity(4)
+///     .overflow(Overflow::Coalesce)
+///     .filter(SenderFilter::AnyOf(vec![SenderFilter::Root, SenderFilter::SameUser]))
+///     .open()?;
+/// sigbus::kill(std::process::id() as i32, Signal::HUP)?; // from our own uid: accepted
+/// let event = reloads.recv_timeout(std::time::Duration::from_secs(10))?;
+/// assert_eq!(event.origin.uid(), Some(sigbus::sigcore::current_uid()));
+/// assert_eq!(reloads.name(), "reloader");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "a builder does nothing until `open` is called"]
 pub struct SubscriptionBuilder<'a> {
     bus: &'a Bus,

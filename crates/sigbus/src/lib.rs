@@ -19,7 +19,7 @@
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // First thing in main, before any thread exists: block what the bus serves.
-//!     sigbus::block([Signal::USR1, Signal::HUP])?;
+//!     sigbus::block(Signal::USR1 | Signal::HUP)?;
 //!     let bus = Bus::new();
 //!
 //!     let workers: Vec<_> = (0..4)
@@ -50,6 +50,34 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! # Which API do I want?
+//!
+//! | you want | use |
+//! | --- | --- |
+//! | one thread that reads signals, nothing else | [`sigcore::Signals`]: one channel, the thinnest layer |
+//! | a quick callback on sigcore's waiter thread | [`sigcore::Registration`]: no channel; must not block, no bus calls |
+//! | to wait for a signal in place, on this thread | [`sigcore::wait_timeout`] (`sigtimedwait`) |
+//! | several threads, each getting every event of the signals it asked for | [`Bus::subscribe`] → [`Subscription`]: filters, overflow policy, counters, `select!`, async, an fd for event loops |
+//! | a long-lived component driven by signals and messages, restarted if it panics | [`Bus::actor`] → [`Actor`]: supervision, targeted events, a shutdown hook |
+//! | Ctrl-C / SIGTERM → finish the work → exit the way a parent expects | [`Bus::shutdown_coordinator`]: grace period, a second signal forces, a notice for any thread |
+//! | to spawn children and reap them without stealing anyone's exit status | [`Bus::reaper`] |
+//!
+//! Coming from elsewhere: [Python's `signal`](../README.md) has a mapping in the
+//! README; the crate's tables below cover `tokio::signal`.
+//!
+//! # Blocking calls, `EINTR` and logs
+//!
+//! The signals a bus serves are blocked in every thread and taken by sigcore's
+//! waiter from a `signalfd`, so they never interrupt anything: no `EINTR` from
+//! `read`, `accept`, `sleep` or a lock for them, and no `SA_RESTART` to think
+//! about. Signals nothing serves keep their usual behaviour.
+//!
+//! Dropped and refused events, foreign handlers and other surprises are
+//! reported through the [`log`](https://docs.rs/log) crate (warnings, sampled
+//! under floods) as well as counted in [`Bus::stats`]: nothing is printed
+//! unless the program installs a logger, e.g. `env_logger::init()` with
+//! `RUST_LOG=sigbus=info,sigcore=info`.
 //!
 //! # Anatomy of the crate
 //!

@@ -13,6 +13,30 @@ use crate::notify::Notify;
 use crate::{hold, SenderFilter, SubscriptionId};
 
 /// What a full mailbox does with a new event. Every dropped event is counted.
+///
+/// # Examples
+///
+/// A reader that only cares about the latest state keeps one event and drops
+/// the older ones; what was dropped is counted.
+///
+/// ```
+/// use sigbus::{Overflow, Signal};
+///
+/// let bus = sigbus::Bus::new();
+/// # sigbus::block(Signal::USR1 | Signal::USR2 | Signal::HUP)?;
+/// let latest = bus
+///     .subscription(Signal::USR1 | Signal::USR2 | Signal::HUP)
+///     .capacity(1)
+///     .overflow(Overflow::DropOldest)
+///     .open()?;
+/// for signal in [Signal::USR1, Signal::USR2, Signal::HUP] {
+///     // Targeted events: queued in this order, no process signal state.
+///     bus.send_to(latest.id(), signal)?;
+/// }
+/// assert_eq!(latest.try_recv()?.signal, Signal::HUP, "the newest is kept");
+/// assert_eq!(latest.stats().dropped, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Overflow {
     /// Keep what is queued, drop the new event.

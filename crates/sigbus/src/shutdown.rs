@@ -124,6 +124,40 @@ impl CoordinatorBuilder<'_> {
 /// is dropped: a further SIGINT/SIGTERM (per its [`SecondSignal`] policy) ends
 /// the process at once, so a user can still interrupt the drain `main` does
 /// after [`ShutdownCoordinator::wait`].
+///
+/// # Examples
+///
+/// A server actor finishes its work when told, within the grace period; the
+/// first SIGTERM (raised here; `kill PID` in real life) starts it all.
+///
+/// ```
+/// use std::time::Duration;
+/// use sigbus::{Actor, Context, ShutdownNotice, Signal, SignalEvent};
+///
+/// struct Server;
+///
+/// impl Actor for Server {
+///     type Msg = ();
+///     fn handle_signal(&mut self, _ctx: &mut Context<()>, _event: SignalEvent) {}
+///     fn on_shutdown(&mut self, ctx: &mut Context<()>, notice: &ShutdownNotice) {
+///         assert_eq!(notice.signal, Some(Signal::TERM));
+///         // ... finish in-flight requests before notice.deadline ...
+///         ctx.stop();
+///     }
+/// }
+///
+/// sigbus::block(Signal::INT | Signal::TERM)?; // in main, before any thread
+/// let bus = sigbus::Bus::new();
+/// bus.actor("server").spawn(|| Server)?;
+/// let coordinator = bus.shutdown_coordinator(Duration::from_secs(5))?;
+/// sigbus::raise(Signal::TERM)?;
+/// let outcome = coordinator.wait().expect("a clean shutdown");
+/// assert_eq!(outcome.signal, Some(Signal::TERM));
+/// assert!(bus.is_closed());
+/// // Drain here: a second SIGTERM or Ctrl-C would still end the process.
+/// coordinator.disarm(); // done draining
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ShutdownCoordinator {
     outcome: Receiver<ShutdownOutcome>,
     /// The outcome once received (`wait` may be called more than once).
@@ -251,7 +285,7 @@ impl Bus {
     /// use std::time::Duration;
     /// use sigbus::Signal;
     ///
-    /// sigbus::block([Signal::INT, Signal::TERM])?;
+    /// sigbus::block(Signal::INT | Signal::TERM)?;
     /// let bus = sigbus::Bus::new();
     /// // ... spawn actors ...
     /// let coordinator = bus.shutdown_coordinator(Duration::from_secs(5))?;
@@ -274,7 +308,7 @@ impl Bus {
     /// use std::time::Duration;
     /// use sigbus::SecondSignal;
     ///
-    /// # sigbus::block([sigcore::Signal::INT, sigbus::Signal::TERM])?;
+    /// # sigbus::block(sigbus::Signal::INT | sigbus::Signal::TERM)?;
     /// let bus = sigbus::Bus::new();
     /// let coordinator = bus
     ///     .coordinator()
@@ -334,7 +368,7 @@ impl ShutdownCoordinator {
     /// # Examples
     ///
     /// ```
-    /// # sigbus::block([sigcore::Signal::INT, sigbus::Signal::TERM])?;
+    /// # sigbus::block(sigbus::Signal::INT | sigbus::Signal::TERM)?;
     /// let bus = sigbus::Bus::new();
     /// let coordinator = bus.shutdown_coordinator(std::time::Duration::from_secs(5))?;
     /// let notice = coordinator.notice();

@@ -27,6 +27,23 @@ pub struct Listener {
 }
 
 /// A snapshot of a bus's counters.
+///
+/// # Examples
+///
+/// ```
+/// use sigbus::Signal;
+///
+/// sigbus::block(Signal::USR1)?;
+/// let bus = sigbus::Bus::new();
+/// let sub = bus.subscribe(Signal::USR1)?;
+/// sigbus::raise(Signal::USR1)?;
+/// sub.recv_timeout(std::time::Duration::from_secs(10))?;
+/// let stats = bus.stats();
+/// assert_eq!(stats.accepted(Signal::USR1), 1);
+/// let mine = stats.mailbox(sub.id()).unwrap();
+/// assert_eq!((mine.delivered, mine.dropped, mine.refused), (1, 0, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct BusStats {
     /// Per signal seen or served.
