@@ -173,6 +173,7 @@ mod bus;
 mod error;
 mod filter;
 mod hold;
+mod init;
 mod mailbox;
 mod notify;
 mod reaper;
@@ -187,6 +188,10 @@ pub use crate::{
     bus::{Bus, SubscriptionBuilder, DEFAULT_MAILBOX},
     error::{BusError, DeliverError, SendError, TrySendError},
     filter::SenderFilter,
+    init::{
+        exec_failure_code, exit_code, forwarded_signals, suspends_init, ExitRemap, ForwardTo, Init,
+        InitBuilder, InitError, InitEvent, InitExit, SignalRewrites, Target,
+    },
     mailbox::{MailboxKind, Overflow},
     reaper::{ReapedChild, Reaper, ReaperBuilder, Unowned},
     registry::SubscriptionId,
