@@ -185,8 +185,14 @@ fn exit_codes_pass_through_and_remap() {
         let builder = Init::builder(sh(&script)).subreaper(true).remap_exit(only);
         assert_eq!(finish(builder.start().unwrap()).code, 0, "-e {code}");
         let others: ExitRemap = (0..=255u8).filter(|c| *c != code).collect();
-        let builder = Init::builder(sh(&script)).subreaper(true).remap_exit(others);
-        assert_eq!(finish(builder.start().unwrap()).code, code, "-e all but {code}");
+        let builder = Init::builder(sh(&script))
+            .subreaper(true)
+            .remap_exit(others);
+        assert_eq!(
+            finish(builder.start().unwrap()).code,
+            code,
+            "-e all but {code}"
+        );
     }
 }
 
@@ -339,7 +345,10 @@ fn rewrites_send_another_signal_or_drop() {
     send_to_init(Signal::WINCH);
     send_to_init(Signal::USR2);
     send_to_init(Signal::HUP);
-    assert_eq!(next_line(&lines, "SIGSYS"), Signal::SYS.number().to_string());
+    assert_eq!(
+        next_line(&lines, "SIGSYS"),
+        Signal::SYS.number().to_string()
+    );
     assert_eq!(log.count("Dropped"), 2, "{:?}", log.all());
     end_recorder(init, recorder);
 }
@@ -405,7 +414,13 @@ fn a_hundred_orphans_are_reaped() {
     // The command itself and its 100 orphans (some may have started slowly).
     assert!(adopted >= 100, "only {adopted} children of the init");
     assert_eq!(next_line(&lines, "zombies"), "zombies 0");
-    let orphans = log.0.lock().unwrap().iter().filter(|e| e.contains("main: false")).count();
+    let orphans = log
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.contains("main: false"))
+        .count();
     assert_eq!(orphans, 100, "{:?}", log.all());
     assert_eq!(sigcore::children().unwrap(), Vec::<i32>::new());
 }
@@ -487,7 +502,10 @@ fn exec_failures_are_127_and_126() {
     let missing = Init::builder(Command::new("/nonexistent/program")).start();
     let error = missing.unwrap_err();
     assert_eq!(error.exit_code(), 127, "{error}");
-    assert!(error.to_string().contains("/nonexistent/program"), "{error}");
+    assert!(
+        error.to_string().contains("/nonexistent/program"),
+        "{error}"
+    );
 
     let dir = std::env::temp_dir().join(format!("sigbus-init-{}", me()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -105,7 +105,10 @@ fn as_pid1_the_init_reaps_every_orphan() {
     })
     .start()
     .unwrap();
-    let exit = init.wait_timeout(DEADLINE).unwrap().expect("the command ends");
+    let exit = init
+        .wait_timeout(DEADLINE)
+        .unwrap()
+        .expect("the command ends");
     assert_eq!(exit.code, 0, "zombies left in the namespace while it ran");
     assert_eq!(orphans.load(std::sync::atomic::Ordering::SeqCst), 100);
     assert!(!warned.load(std::sync::atomic::Ordering::SeqCst));
@@ -140,7 +143,10 @@ fn as_pid1_the_init_serves_what_it_forwards() {
     let mut init = Init::builder(helper_command("_sends_to_pid1"))
         .start()
         .unwrap();
-    let exit = init.wait_timeout(DEADLINE).unwrap().expect("the command ends");
+    let exit = init
+        .wait_timeout(DEADLINE)
+        .unwrap()
+        .expect("the command ends");
     assert_eq!(exit.code, 0, "{:?}", exit.child);
 }
 
@@ -149,10 +155,7 @@ fn _init_running_sleep() {
     assert!(sigtest::is_pid1());
     let mut sleep = Command::new("sleep");
     sleep.arg("100");
-    let exit = Init::builder(sleep)
-        .on_event(print_event)
-        .run()
-        .unwrap();
+    let exit = Init::builder(sleep).on_event(print_event).run().unwrap();
     exit.exit();
 }
 
@@ -193,7 +196,10 @@ fn _bus_with_coordinator() {
         first.origin.pid(),
         first.origin.from_outside_namespace()
     );
-    assert!(coordinator.wait_timeout(DEADLINE).is_some(), "a clean shutdown");
+    assert!(
+        coordinator.wait_timeout(DEADLINE).is_some(),
+        "a clean shutdown"
+    );
     // The drain: only the escape hatch (a second signal) ends it early.
     std::thread::sleep(DEADLINE);
     std::process::exit(3);

@@ -148,7 +148,10 @@ fn run_parent(scenarios: &[Scenario]) -> ExitCode {
             continue;
         }
         if scenario.pid1 && !crate::pid_namespaces() {
-            println!("test {} ... ignored, skipped: no pid namespace", scenario.name);
+            println!(
+                "test {} ... ignored, skipped: no pid namespace",
+                scenario.name
+            );
             ignored += 1;
             continue;
         }
