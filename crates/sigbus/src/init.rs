@@ -1,60 +1,5 @@
-//! A container init: runs one command, forwards every signal it gets to it,
-//! reaps every zombie, and exits as the command did (tini and dumb-init, as a
-//! library; the `sigbus init` command is a thin wrapper around it).
-//!
-//! What it does, in order:
-//!
-//! 1. blocks every signal it forwards (and SIGCHLD) in the calling thread: call
-//!    it first thing in `main`, before any thread exists (see the crate docs,
-//!    "Signal masks");
-//! 2. sets the parent-death signal and the child-subreaper flag if asked;
-//! 3. subscribes to those signals on a bus of its own (a mailbox that holds
-//!    signals in the kernel rather than drop any:
-//!    [`Overflow::Backpressure`](crate::Overflow::Backpressure));
-//! 4. spawns the command with the signal mask and the ignored set its own
-//!    caller gave it ([`sigcore::CommandExt::reset_signals`]), in a process
-//!    group of its own ([`ForwardTo::Session`]: a session), which becomes the
-//!    terminal's foreground group when standard input is the terminal the init
-//!    runs in the foreground of (Ctrl-C typed there reaches the command, as a
-//!    shell does for its jobs);
-//! 5. then, in [`Init::wait`]: each signal received is rewritten
-//!    ([`SignalRewrites`]) and sent on ([`ForwardTo`]); after every wake-up,
-//!    and at least once a second, it reaps every child that has exited, in a
-//!    loop until none is left (SIGCHLD coalesces: one may stand for many);
-//! 6. when the command has exited (and with [`InitBuilder::wait_all`], once its
-//!    remaining descendants are gone too) it returns the exit code:
-//!    [`exit_code`] of the command's status.
-//!
-//! The policy (which signals, what is sent where, which code) is in plain
-//! functions and tables with no system calls: [`forwarded_signals`],
-//! [`SignalRewrites`], [`Target::of`], [`suspends_init`], [`exit_code`],
-//! [`exec_failure_code`].
-//!
-//! # As PID 1
-//!
-//! The kernel delivers PID 1 of a namespace only the signals it handles
-//! (design fact 16): the init serves every signal it forwards, so a
-//! `docker stop` (SIGTERM from the host, with sender pid 0) reaches the
-//! command; when the command was killed by signal n the init exits with
-//! 128 + n. When PID 1 exits the kernel kills everything left in the
-//! namespace: [`InitBuilder::wait_all`] gives the rest a chance to stop first.
-//!
-//! Outside a namespace, orphaned descendants go to the nearest child
-//! subreaper ([`InitBuilder::subreaper`]) or to the machine's init: an init
-//! that is neither cannot reap them and says so ([`InitEvent::NotAReaper`]).
-//!
-//! # Caveats
-//!
-//! - **It reaps every child of the process** (`waitid(P_ALL)`, as tini does):
-//!   a process running an init must run nothing else that waits for its
-//!   children (their `wait` would fail with `ECHILD`).
-//! - **SIGPIPE**: a caller's ignored SIGPIPE does not reach the command;
-//!   `std::process::Command` resets it to the default in every child.
-//! - A SIGRTMAX (sigcore's wake signal) sent to the init is not forwarded, nor
-//!   are the uncatchable and fault signals ([`forwarded_signals`]).
-//! - Ctrl-Z typed at the terminal stops the command (the foreground group) but
-//!   not the init, so a shell running the init does not see its job stop;
-//!   a SIGTSTP sent to the init stops both ([`suspends_init`]).
+//! A container init: [`Init`] (its docs say what it does), its builder, events
+//! and errors; the policy in `policy`, the `/proc` reading in `procs`.
 
 mod policy;
 mod procs;
@@ -365,7 +310,65 @@ impl From<BusError> for InitError {
     }
 }
 
-/// A running init: its command has started. Forward and reap with
+/// A container init: runs one command, forwards every signal it gets to it,
+/// reaps every zombie, and exits as the command did (tini and dumb-init, as a
+/// library; the `sigbus init` command is a thin wrapper around it).
+///
+/// What it does, in order:
+///
+/// 1. blocks every signal it forwards (and SIGCHLD) in the calling thread: call
+///    it first thing in `main`, before any thread exists (see the crate docs,
+///    "Signal masks");
+/// 2. sets the parent-death signal and the child-subreaper flag if asked;
+/// 3. subscribes to those signals on a bus of its own (a mailbox that holds
+///    signals in the kernel rather than drop any:
+///    [`Overflow::Backpressure`](crate::Overflow::Backpressure));
+/// 4. spawns the command with the signal mask and the ignored set its own
+///    caller gave it ([`sigcore::CommandExt::reset_signals`]), in a process
+///    group of its own ([`ForwardTo::Session`]: a session), which becomes the
+///    terminal's foreground group when standard input is the terminal the init
+///    runs in the foreground of (Ctrl-C typed there reaches the command, as a
+///    shell does for its jobs);
+/// 5. then, in [`Init::wait`]: each signal received is rewritten
+///    ([`SignalRewrites`]) and sent on ([`ForwardTo`]); after every wake-up,
+///    and at least once a second, it reaps every child that has exited, in a
+///    loop until none is left (SIGCHLD coalesces: one may stand for many);
+/// 6. when the command has exited (and with [`InitBuilder::wait_all`], once its
+///    remaining descendants are gone too) it returns the exit code:
+///    [`exit_code`] of the command's status.
+///
+/// The policy (which signals, what is sent where, which code) is in plain
+/// functions and tables with no system calls: [`forwarded_signals`],
+/// [`SignalRewrites`], [`Target::of`], [`suspends_init`], [`exit_code`],
+/// [`exec_failure_code`].
+///
+/// # As PID 1
+///
+/// The kernel delivers PID 1 of a namespace only the signals it handles
+/// (design fact 16): the init serves every signal it forwards, so a
+/// `docker stop` (SIGTERM from the host, with sender pid 0) reaches the
+/// command; when the command was killed by signal n the init exits with
+/// 128 + n. When PID 1 exits the kernel kills everything left in the
+/// namespace: [`InitBuilder::wait_all`] gives the rest a chance to stop first.
+///
+/// Outside a namespace, orphaned descendants go to the nearest child
+/// subreaper ([`InitBuilder::subreaper`]) or to the machine's init: an init
+/// that is neither cannot reap them and says so ([`InitEvent::NotAReaper`]).
+///
+/// # Caveats
+///
+/// - **It reaps every child of the process** (`waitid(P_ALL)`, as tini does):
+///   a process running an init must run nothing else that waits for its
+///   children (their `wait` would fail with `ECHILD`).
+/// - **SIGPIPE**: a caller's ignored SIGPIPE does not reach the command;
+///   `std::process::Command` resets it to the default in every child.
+/// - A SIGRTMAX (sigcore's wake signal) sent to the init is not forwarded, nor
+///   are the uncatchable and fault signals ([`forwarded_signals`]).
+/// - Ctrl-Z typed at the terminal stops the command (the foreground group) but
+///   not the init, so a shell running the init does not see its job stop;
+///   a SIGTSTP sent to the init stops both ([`suspends_init`]).
+///
+/// A running `Init`: its command has started. Forward and reap with
 /// [`Init::wait`].
 pub struct Init {
     pid: i32,
@@ -399,9 +402,9 @@ impl Init {
     /// use std::time::Duration;
     ///
     /// // First thing in main: no thread exists yet.
-    /// let mut init = sigbus::Init::builder(Command::new("sh").args(["-c", "exit 7"]))
-    ///     .subreaper(true)
-    ///     .start()?;
+    /// let mut sh = Command::new("sh");
+    /// sh.args(["-c", "exit 7"]);
+    /// let mut init = sigbus::Init::builder(sh).subreaper(true).start()?;
     /// let exit = init.wait_timeout(Duration::from_secs(30))?.expect("sh exits");
     /// assert_eq!(exit.code, 7);
     /// # Ok::<(), sigbus::InitError>(())
