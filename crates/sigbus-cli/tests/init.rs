@@ -693,45 +693,70 @@ fn stat_field(pid: i32, index: usize) -> Option<i64> {
 /// Job control on a terminal (tini): the init's standard input is a terminal
 /// it controls, in the foreground; the command becomes the foreground group,
 /// so a Ctrl-C typed there (here: `\x03` written to the master) reaches the
-/// command, not the init, and the init exits 130.
+/// command, not the init, and the init exits 130. With `--session` (run as
+/// root, which may take a terminal from another session) the command leads
+/// a session with the terminal as its own (dumb-init).
 fn ctrl_c_on_the_terminal_reaches_the_command() {
-    let (master, slave) = open_pty();
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&slave)
-        .unwrap();
-    let mut command = init(&["-s", "-v", "--", "sleep", "100"]);
-    command.stdin(tty);
-    // SAFETY: between fork and exec: setsid, an ioctl on descriptor 0, and
-    // signal() to give SIGINT its default action (whatever this test
-    // inherited), all async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
+    for mode in ["-v", "--session"] {
+        if mode == "--session" && !sigtest::running_as_root() {
+            println!("skipped --session: taking over a terminal needs root");
+            continue;
+        }
+        let (master, slave) = open_pty();
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&slave)
+            .unwrap();
+        let mut command = init(&["-s", "-v", mode, "--", "sleep", "100"]);
+        command.stdin(tty);
+        // SAFETY: between fork and exec: setsid, an ioctl on descriptor 0,
+        // and signal() to give SIGINT its default action (whatever this test
+        // inherited), all async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let running = spawn(&mut command);
+        let init_pid = running.pid();
+        // The command's group is the terminal's foreground once the tpgid it
+        // sees names it (fields after the name: 3 session, 5 tpgid).
+        let mut command_pid = 0;
+        let foreground = sigtest::eventually(DEADLINE, || {
+            let Some(child) = first_child(init_pid) else {
+                return false;
+            };
+            command_pid = child;
+            stat_field(child, 5) == Some(i64::from(child))
         });
+        assert!(
+            foreground,
+            "{mode}: the command never became the foreground group"
+        );
+        let session = stat_field(command_pid, 3);
+        if mode == "--session" {
+            assert_eq!(
+                session,
+                Some(i64::from(command_pid)),
+                "a session of its own"
+            );
+        } else {
+            assert_eq!(session, Some(i64::from(init_pid)), "the init's session");
+        }
+        assert_eq!(nix_write(&master, b"\x03"), 1);
+        let (status, stderr) = running.finish();
+        assert_eq!(status.code(), Some(130), "{mode}: {stderr}");
+        assert!(stderr.contains("killed by SIGINT"), "{mode}: {stderr}");
+        assert!(
+            !stderr.contains("forwarded SIGINT"),
+            "{mode}: the init got the Ctrl-C too: {stderr}"
+        );
     }
-    let running = spawn(&mut command);
-    let init_pid = running.pid();
-    // The command is the terminal's foreground group once tpgid names it.
-    let command_pid = sigtest::eventually(DEADLINE, || {
-        let child = first_child(init_pid);
-        child.is_some_and(|c| stat_field(init_pid, 5) == Some(i64::from(c)))
-    });
-    assert!(command_pid, "the command never became the foreground group");
-    let written = nix_write(&master, b"\x03");
-    assert_eq!(written, 1);
-    let (status, stderr) = running.finish();
-    assert_eq!(status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("killed by SIGINT"), "{stderr}");
-    assert!(
-        !stderr.contains("forwarded SIGINT"),
-        "the init got the Ctrl-C too: {stderr}"
-    );
 }
 
 fn nix_write(fd: &OwnedFd, bytes: &[u8]) -> isize {
