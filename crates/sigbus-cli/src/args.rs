@@ -163,7 +163,7 @@ come to it. When standard input is the terminal it runs in the foreground of, th
 process group becomes the terminal's foreground group (Ctrl-C reaches it).
 
   sigbus init          tini        dumb-init
-  -s, --subreaper      -s          (PID 1 only)
+  -s, --subreaper      -s          (none)
   -g, --group          -g          -c (single child) is the opposite
   --session            (none)      default (setsid)
   -r FROM:TO           (none)      -r s:r (1..31 only)
@@ -175,7 +175,10 @@ process group becomes the terminal's foreground group (Ctrl-C reaches it).
 Examples: sigbus init -- sh -c 'exit 7' exits 7; sigbus init -s -g -r TERM:INT -- ./server";
 
 #[derive(Args, Debug)]
-#[command(after_help = INIT_AFTER_HELP)]
+#[command(
+    override_usage = "sigbus init [OPTIONS] [--] <CMD> [ARGS]...",
+    after_help = INIT_AFTER_HELP
+)]
 pub struct InitArgs {
     /// Become a child subreaper (PR_SET_CHILD_SUBREAPER): orphaned descendants
     /// come to this init to be reaped. Needed unless it runs as PID 1.
