@@ -29,6 +29,8 @@ pub enum Command {
     /// signal: blocked, ignored, caught, pending. Python's getsignal for any process.
     /// Also its state and owner, kernel threads, pid-namespace inits, zombie
     /// children, and blocked signals nothing will ever take (an inherited mask).
+    /// Whether a process is a child subreaper is not shown: /proc does not say,
+    /// and prctl(PR_GET_CHILD_SUBREAPER) reads only the caller's own flag.
     Inspect(InspectArgs),
     /// A few-second tour: worker threads get SIGUSR1, SIGHUP reloads a config, an
     /// interval timer ticks, a sigqueue payload and a child's exit arrive, a
@@ -39,6 +41,10 @@ pub enum Command {
     /// in its own process; also fan-out, real-time throughput and allocations.
     /// For steadier numbers pin it to one CPU: `taskset -c 1 sigbus bench`.
     Bench(BenchArgs),
+    /// Run a command as a container init would: forward every signal to it, reap
+    /// every zombie, exit as it did (tini and dumb-init). Use as a Dockerfile's
+    /// `ENTRYPOINT ["/usr/local/bin/sigbus", "init", "--"]`.
+    Init(InitArgs),
     /// Write a shell completion script to stdout, e.g.
     /// `sigbus completions bash > /etc/bash_completion.d/sigbus`.
     Completions(CompletionsArgs),
@@ -142,6 +148,91 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
+/// The options of `init` next to tini's and dumb-init's.
+const INIT_AFTER_HELP: &str = "\
+Exit status: the command's code, or 128+N when signal N killed it (0 when remapped with -e); \
+127 when the command is not found, 126 when it cannot be run; 2 for a usage error.
+
+Forwarded: every signal a process can catch, real-time ones included, except SIGCHLD (the init \
+reaps on it) and sigcore's wake signal (SIGRTMAX); SIGKILL and SIGSTOP cannot be caught, and \
+fault signals (SEGV, BUS, ILL, FPE, TRAP) are not taken. A SIGTSTP, SIGTTIN or SIGTTOU sent to \
+the init stops the init too once forwarded; SIGCONT continues both.
+
+Zombies: reaped as PID 1 or as a child subreaper (-s); otherwise a warning says orphans will not \
+come to it. When standard input is the terminal it runs in the foreground of, the command's \
+process group becomes the terminal's foreground group (Ctrl-C reaches it).
+
+  sigbus init          tini        dumb-init
+  -s, --subreaper      -s          (none)
+  -g, --group          -g          -c (single child) is the opposite
+  --session            (none)      default (setsid)
+  -r FROM:TO           (none)      -r s:r (1..31 only)
+  -e CODE              -e CODE     (none)
+  -p SIGNAL            -p SIGNAL   (none)
+  --wait-all[=GRACE]   (none)      (TERM to the group on exit, no wait)
+  -v, --json           -v, -w      -v
+
+Examples: sigbus init -- sh -c 'exit 7' exits 7; sigbus init -s -g -r TERM:INT -- ./server";
+
+#[derive(Args, Debug)]
+#[command(
+    override_usage = "sigbus init [OPTIONS] [--] <CMD> [ARGS]...",
+    after_help = INIT_AFTER_HELP
+)]
+pub struct InitArgs {
+    /// Become a child subreaper (PR_SET_CHILD_SUBREAPER): orphaned descendants
+    /// come to this init to be reaped. Needed unless it runs as PID 1.
+    #[arg(short = 's', long)]
+    pub subreaper: bool,
+    /// Forward signals to the command's process group (the command and what it
+    /// starts), not to the command alone.
+    #[arg(short = 'g', long, conflicts_with = "session")]
+    pub group: bool,
+    /// Start the command in a session of its own (setsid) and forward to its
+    /// process group, as dumb-init does; SIGTSTP, SIGTTIN and SIGTTOU are then
+    /// sent as SIGSTOP unless rewritten.
+    #[arg(long)]
+    pub session: bool,
+    /// Send signal FROM on as TO (names, numbers or RTMIN+N; TO = 0 drops FROM).
+    /// Repeatable.
+    #[arg(short = 'r', long = "rewrite", value_name = "FROM:TO", value_parser = parse_rewrite)]
+    pub rewrites: Vec<(Signal, Option<Signal>)>,
+    /// Exit 0 when the command's status is CODE (0..=255; 128+N for signal N).
+    /// Repeatable.
+    #[arg(short = 'e', long = "remap-exit", value_name = "CODE")]
+    pub remap_exit: Vec<u8>,
+    /// When the command has exited, send SIGTERM to every process it left, wait
+    /// up to GRACE seconds (default 5), then SIGKILL; exit once none is left.
+    #[arg(
+        long,
+        value_name = "GRACE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "5",
+        value_parser = parse_grace
+    )]
+    pub wait_all: Option<f64>,
+    /// Signal this init gets when its parent dies (forwarded like any other).
+    #[arg(short = 'p', long = "pdeath", value_name = "SIGNAL", value_parser = parse_signal)]
+    pub pdeath: Option<Signal>,
+    /// Log each forward and reap on stderr (-vv: also the spawn).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Write one JSON object per line on stderr for each event: spawn, forward,
+    /// drop, reap, terminate, kill, suspend, warning, exit, error.
+    #[arg(long)]
+    pub json: bool,
+    /// The command and its arguments.
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Worker actors to start.
@@ -213,6 +304,19 @@ fn parse_pid(text: &str) -> Result<i32, String> {
             "refusing pid {pid}: 0 and negative pids reach process groups or every process"
         )),
         _ => Err(format!("bad pid {text:?}: expected a positive process id")),
+    }
+}
+
+fn parse_rewrite(text: &str) -> Result<(Signal, Option<Signal>), String> {
+    sigbus::SignalRewrites::parse_rule(text).map_err(|e| e.to_string())
+}
+
+fn parse_grace(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=1e9).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "bad grace period {text:?}: expected a number of seconds, 0 or more"
+        )),
     }
 }
 

@@ -25,6 +25,9 @@ use crate::error::CliError;
 static ALLOC: sigbench::CountingAlloc = sigbench::CountingAlloc;
 
 fn main() -> ExitCode {
+    // Before anything else: `sigbus init -p` asks for a signal when this parent
+    // dies, and must notice a parent that died before it could ask.
+    let parent = std::os::unix::process::parent_id() as i32;
     // `sigbus bench` re-executes this binary once per variant; such a child runs
     // its variant and exits here, before any thread exists.
     sigbench::child_main_if_requested();
@@ -35,14 +38,16 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format_timestamp_millis()
         .init();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(cli.command, parent) {
+        Ok(code) => code,
         Err(e) => e.report(),
     }
 }
 
-fn run(command: Command) -> Result<(), CliError> {
-    match command {
+fn run(command: Command, parent: i32) -> Result<ExitCode, CliError> {
+    let done = match command {
+        // The command's own exit code, 0 to 255.
+        Command::Init(args) => return Ok(cmd::init::run(&args, parent)),
         Command::List(args) => cmd::list::run(&args),
         Command::Watch(args) => cmd::watch::run(&args),
         Command::Send(args) => cmd::send::run(&args),
@@ -51,5 +56,6 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Completions(args) => cmd::docs::completions(&args),
         Command::Man(args) => cmd::docs::man(&args),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

@@ -104,6 +104,9 @@
 //!   shutdown (the escape hatch stays armed until exit or
 //!   [`ShutdownCoordinator::disarm`]).
 //! - [`Bus::routes`] and [`Bus::stats`]: who listens to what; counters.
+//! - [`Bus::reaper`]: reaps children nobody waits for, without stealing
+//!   statuses from `Child::wait`; [`Init`]: a container init (tini,
+//!   dumb-init) as a library, behind the `sigbus init` command.
 //!
 //! # Delivery
 //!
@@ -159,6 +162,51 @@
 //! # fn main() {}
 //! ```
 //!
+//! # Children and containers
+//!
+//! A [`Reaper`] takes SIGCHLD from the bus and reaps, one pid at a time, the
+//! children it spawned and those nobody else waits for (after a grace period,
+//! so a `Child::wait` elsewhere still gets its status); each reaped child is
+//! also published to the bus's other SIGCHLD subscriptions.
+//!
+//! ```
+//! use std::process::Command;
+//! use std::time::Duration;
+//! use sigcore::{ChildStatus, CommandExt, Signal};
+//!
+//! sigcore::block(Signal::CHLD.into())?; // first thing in main
+//! let bus = sigbus::Bus::new();
+//! let reaper = bus.reaper().subreaper(true).start()?;
+//! let child = reaper.spawn(Command::new("sh").args(["-c", "exit 3"]).reset_signals())?;
+//! let exit = child.wait_timeout(Duration::from_secs(30)).expect("sh exits");
+//! assert_eq!(exit.status, ChildStatus::Exited(3));
+//! reaper.stop();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! An [`Init`] runs one command as a container's PID 1 runs it (or, as a
+//! child subreaper, anywhere): every signal it receives goes on to the
+//! command (rewritten if asked: [`SignalRewrites`]), every zombie is reaped,
+//! and it reports the command's exit code, 128 + n for a command killed by
+//! signal n ([`exit_code`]). Its policy is in plain functions; see the
+//! docs of [`Init`] for PID 1 and the caveats.
+//!
+//! ```
+//! use std::process::Command;
+//! use std::time::Duration;
+//! use sigcore::Signal;
+//!
+//! // First thing in main, before any thread exists.
+//! let mut sleep = Command::new("sleep");
+//! sleep.arg("30");
+//! let mut init = sigbus::Init::builder(sleep).subreaper(true).start()?;
+//! // A supervisor's `kill -TERM <init>`: the init passes it on to `sleep`.
+//! sigcore::raise(Signal::TERM)?;
+//! let exit = init.wait_timeout(Duration::from_secs(30))?.expect("sleep ends");
+//! assert_eq!(exit.code, 143); // 128 + SIGTERM, as a shell reports it
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Thread-directed signals
 //!
 //! A `tgkill`, `pthread_kill` or libc `raise` aimed at an actor's thread stays
@@ -202,6 +250,7 @@ mod bus;
 mod error;
 mod filter;
 mod hold;
+mod init;
 mod mailbox;
 mod notify;
 mod reaper;
@@ -216,6 +265,10 @@ pub use crate::{
     bus::{Bus, SubscriptionBuilder, DEFAULT_MAILBOX},
     error::{BusError, DeliverError, SendError, TrySendError},
     filter::SenderFilter,
+    init::{
+        exec_failure_code, exit_code, forwarded_signals, suspends_init, ExitRemap, ForwardTo, Init,
+        InitBuilder, InitError, InitEvent, InitExit, SignalRewrites, Target,
+    },
     mailbox::{MailboxKind, Overflow},
     reaper::{ReapedChild, Reaper, ReaperBuilder, Unowned},
     registry::SubscriptionId,

@@ -106,7 +106,60 @@ impl Drop for Child {
 /// ```
 pub fn run_helper(name: &str, extra_env: &[(&str, String)]) -> Child {
     let exe = std::env::current_exe().expect("cannot find the test binary");
+    start_helper(Command::new(exe), name, extra_env)
+}
+
+/// [`run_helper`], the helper running as PID 1 of a fresh pid namespace (see
+/// [`crate::Scenario::as_pid1`]): the returned [`Child`] is `unshare`, whose
+/// child is the helper ([`crate::namespace_init`] finds its pid). Waiting,
+/// killing and dropping reach the whole namespace. Check
+/// [`crate::pid_namespaces`] first: where it is false, the helper never runs
+/// (`unshare` fails).
+///
+/// # Panics
+///
+/// As for [`run_helper`].
+///
+/// # Examples
+///
+/// ```no_run
+/// if sigtest::pid_namespaces() {
+///     let helper = sigtest::run_helper_as_pid1("_init", &[]);
+///     let (outcome, stdout, _) = helper.wait(sigtest::ms(10_000));
+///     println!("{outcome:?}: {stdout}");
+/// }
+/// ```
+pub fn run_helper_as_pid1(name: &str, extra_env: &[(&str, String)]) -> Child {
+    let exe = std::env::current_exe().expect("cannot find the test binary");
+    start_helper(crate::in_pid_namespace(exe), name, extra_env)
+}
+
+/// A command that runs the helper scenario `name` of this test binary, for a
+/// program under test to start (an init, a shell): the helper is then that
+/// program's child, not the harness's. Its standard streams, process group
+/// and deadline are the caller's business.
+///
+/// # Panics
+///
+/// When the test binary cannot be found.
+///
+/// # Examples
+///
+/// ```no_run
+/// // Here the test itself is the parent; in practice, hand it to the program
+/// // under test (say, an init that spawns it).
+/// let status = sigtest::helper_command("_exits_3").status()?;
+/// assert_eq!(status.code(), Some(3));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn helper_command(name: &str) -> Command {
+    let exe = std::env::current_exe().expect("cannot find the test binary");
     let mut command = Command::new(exe);
+    command.env(SCENARIO_VAR, name);
+    command
+}
+
+fn start_helper(mut command: Command, name: &str, extra_env: &[(&str, String)]) -> Child {
     command
         .env(SCENARIO_VAR, name)
         .stdin(Stdio::null())

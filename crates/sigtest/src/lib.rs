@@ -55,6 +55,16 @@
 //! SIGKILL (`PR_SET_PDEATHSIG`) but the rest of its group and its helpers are
 //! not killed.
 //!
+//! # The PID-1 tier
+//!
+//! [`Scenario::as_pid1`] runs a scenario as PID 1 of a fresh pid namespace
+//! (`unshare --pid --fork --mount-proc`), as a container's init runs, killed
+//! with everything in the namespace at its deadline; [`run_helper_as_pid1`]
+//! does the same for a helper, so that a test can signal it from outside the
+//! namespace (from "the host", [`namespace_init`] finds its pid). Where no pid
+//! namespace can be made ([`pid_namespaces`]), such scenarios are reported
+//! `ignored, skipped: no pid namespace`. [`is_pid1`] tells a body where it runs.
+//!
 //! Having a group of its own, a scenario is not in the terminal's foreground
 //! group: it must not read from the terminal (its stdin is `/dev/null`).
 #![deny(missing_docs)]
@@ -63,15 +73,17 @@ mod capture;
 mod child;
 mod options;
 mod os;
+mod pid1;
 mod proc;
 mod runner;
 mod wait;
 
-pub use child::{run_helper, Child};
+pub use child::{helper_command, run_helper, run_helper_as_pid1, Child};
 pub use os::{
     become_nobody, forge_sigqueue, let_nobody_signal_me, limit_signal_queue, park_until_full,
     provoke_sigio, running_as_root, set_thread_name, signal_queue, tgkill, NOBODY,
 };
+pub use pid1::{in_pid_namespace, is_pid1, namespace_init, pid_namespaces};
 pub use runner::{deadline, run, Scenario};
 pub use wait::{exit_status_of, WaitOutcome};
 

@@ -18,6 +18,7 @@ pub struct Scenario {
     pub(crate) body: fn(),
     pub(crate) ignored: bool,
     pub(crate) helper: bool,
+    pub(crate) pid1: bool,
     pub(crate) timeout: Duration,
 }
 
@@ -30,8 +31,28 @@ impl Scenario {
             body,
             ignored: false,
             helper: false,
+            pid1: false,
             timeout: Duration::from_secs(60),
         }
+    }
+
+    /// Runs the scenario as PID 1 of a fresh pid namespace, with a `/proc` of
+    /// its own (see [`crate::pid_namespaces`]): what a container's init
+    /// meets. Where no pid namespace can be made (no root, no user
+    /// namespaces, no `unshare`), the scenario is reported as
+    /// `ignored, skipped: no pid namespace` instead of run.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// fn is_init() {
+    ///     assert!(sigtest::is_pid1());
+    /// }
+    /// # fn main() { sigtest::run(&[sigtest::scenario!(is_init).as_pid1()]); }
+    /// ```
+    pub const fn as_pid1(mut self) -> Scenario {
+        self.pid1 = true;
+        self
     }
 
     /// Leaves the scenario out of the default run (`-- --ignored` runs it).
@@ -126,6 +147,14 @@ fn run_parent(scenarios: &[Scenario]) -> ExitCode {
             ignored += 1;
             continue;
         }
+        if scenario.pid1 && !crate::pid_namespaces() {
+            println!(
+                "test {} ... ignored, skipped: no pid namespace",
+                scenario.name
+            );
+            ignored += 1;
+            continue;
+        }
         print!("test {} ... ", scenario.name);
         let _ = std::io::stdout().flush();
         match run_one(scenario) {
@@ -165,7 +194,11 @@ fn run_parent(scenarios: &[Scenario]) -> ExitCode {
 
 fn run_one(scenario: &Scenario) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find test binary: {e}"))?;
-    let mut command = Command::new(exe);
+    let mut command = if scenario.pid1 {
+        crate::in_pid_namespace(exe)
+    } else {
+        Command::new(exe)
+    };
     command
         .env(SCENARIO_VAR, scenario.name)
         .stdin(Stdio::null())

@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod demo;
 pub mod docs;
+pub mod init;
 pub mod inspect;
 pub mod list;
 pub mod send;
