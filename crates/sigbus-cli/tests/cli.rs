@@ -1078,11 +1078,12 @@ fn bench_reports_progress_and_checks_the_plot_path_first() {
     assert_eq!(lines.len(), 4, "{stderr}");
 }
 
-const SUBCOMMANDS: [&str; 8] = [
+const SUBCOMMANDS: [&str; 9] = [
     "list",
     "watch",
     "send",
     "inspect",
+    "init",
     "demo",
     "bench",
     "completions",

@@ -11,9 +11,8 @@ use std::io;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, Command};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::RecvTimeoutError;
 use log::{debug, warn};
-use sigcore::{ChildExit, CommandExt, Origin, Signal, SignalEvent};
+use sigcore::{ChildExit, CommandExt, Origin, RecvTimeoutError, Signal, SignalEvent};
 
 use crate::{Bus, BusError, Overflow, Subscription};
 
@@ -554,7 +553,7 @@ impl Init {
                 Ok(event) if event.signal == Signal::CHLD => {}
                 Ok(event) => self.forward(&event),
                 Err(RecvTimeoutError::Timeout) => self.check_child()?,
-                Err(RecvTimeoutError::Disconnected) => return Err(BusError::Closed.into()),
+                Err(RecvTimeoutError::Closed) => return Err(BusError::Closed.into()),
             }
             self.reap();
             if let Some(child) = self.main {

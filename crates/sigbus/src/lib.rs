@@ -62,6 +62,7 @@
 //! | a long-lived component driven by signals and messages, restarted if it panics | [`Bus::actor`] → [`Actor`]: supervision, targeted events, a shutdown hook |
 //! | Ctrl-C / SIGTERM → finish the work → exit the way a parent expects | [`Bus::shutdown_coordinator`]: grace period, a second signal forces, a notice for any thread |
 //! | to spawn children and reap them without stealing anyone's exit status | [`Bus::reaper`] |
+//! | to run one command as a container's PID 1 (what tini and dumb-init do) | [`Init`], or the `sigbus init` command |
 //!
 //! Coming from elsewhere: [Python's `signal`](../README.md) has a mapping in the
 //! README; the crate's tables below cover `tokio::signal`.

@@ -182,7 +182,7 @@ fn a_host_sigterm_reaches_the_command_and_the_init_exits_143() {
 /// A bus program as PID 1: the shutdown coordinator, the first SIGTERM's
 /// origin printed, then a long drain that only a second signal cuts short.
 fn _bus_with_coordinator() {
-    sigcore::block([Signal::INT, Signal::TERM].into()).unwrap();
+    sigcore::block([Signal::INT, Signal::TERM]).unwrap();
     let bus = Bus::new();
     let terms = bus.subscribe(Signal::TERM).unwrap();
     let coordinator = bus
