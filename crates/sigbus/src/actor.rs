@@ -386,7 +386,8 @@ impl<M: Send + 'static> ActorRef<M> {
         let queued = self.shared.bus.upgrade().map_or(0, |bus| {
             bus.router.load().get(self.id()).map_or(0, |m| m.queued())
         });
-        MailboxStats::read(&self.shared.info, queued)
+        // An actor's mailbox is a channel from the start: it never grows.
+        MailboxStats::read(&self.shared.info, queued, 0)
     }
 }
 
@@ -531,7 +532,9 @@ impl<'a> ActorBuilder<'a> {
         F: FnMut() -> A + Send + 'static,
     {
         let bus = self.bus;
-        let (info, signals) = bus.open(self.spec)?;
+        let (info, inbox) = bus.open(self.spec)?;
+        // Opened as a channel: the actor waits on it in `select!`.
+        let signals = inbox.channel().clone();
         let (messages_tx, messages) = bounded(self.messages);
         // Unbounded: stop and shutdown requests must never wait for a busy actor.
         let (control_tx, control) = unbounded();

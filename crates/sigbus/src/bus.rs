@@ -7,6 +7,7 @@ use log::{debug, warn};
 use sigcore::{ForeignHandlers, Registration, Signal, SignalEvent, SignalSet, TaskName};
 
 use crate::actor::{ActorBuilder, ActorControl};
+use crate::inbox::Inbox;
 use crate::mailbox::{Counters, Mailbox, MailboxInfo, MailboxKind, Offer, Overflow};
 use crate::notify::Notify;
 use crate::registry::Registry;
@@ -223,7 +224,9 @@ impl Bus {
         let mailbox = registry.get(target).ok_or(DeliverError::NoSuchTarget)?;
         let event = SignalEvent::local(signal, sender_name());
         debug!("sigbus: targeted {event} to {}", mailbox.info.name);
-        match mailbox.enqueue(&event) {
+        let offer = mailbox.enqueue(&event);
+        mailbox.inbox.bell().ring();
+        match offer {
             Offer::Delivered => Ok(()),
             _ => Err(DeliverError::Dropped),
         }
@@ -236,6 +239,7 @@ impl Bus {
         for mailbox in registry.route(event.signal) {
             if mailbox.info.id != except {
                 mailbox.enqueue(event);
+                mailbox.inbox.bell().ring();
             }
         }
     }
@@ -277,7 +281,7 @@ impl Bus {
             .collect();
         let mut mailboxes: Vec<MailboxStats> = registry
             .mailboxes()
-            .map(|m| MailboxStats::read(&m.info, m.queued()))
+            .map(|m| MailboxStats::read(&m.info, m.queued(), m.inbox.grown()))
             .collect();
         mailboxes.sort_by_key(|m| m.id);
         BusStats {
@@ -393,7 +397,7 @@ impl Bus {
     pub(crate) fn open(
         &self,
         spec: MailboxSpec,
-    ) -> Result<(Arc<MailboxInfo>, Receiver<SignalEvent>), BusError> {
+    ) -> Result<(Arc<MailboxInfo>, Arc<Inbox>), BusError> {
         for signal in spec.signals {
             signal.check_waitable()?;
         }
@@ -412,7 +416,13 @@ impl Bus {
             Overflow::Backpressure => capacity + hold::RESERVE,
             _ => capacity,
         };
-        let (sender, receiver) = bounded(room);
+        // Actors wait in `select!` on their ports: a channel from the start.
+        let channel = spec.kind == MailboxKind::Actor;
+        let inbox = Arc::new(Inbox::new(
+            room,
+            control.registry.bell_for(spec.signals),
+            channel,
+        ));
         let info = Arc::new(MailboxInfo {
             id,
             name: Arc::from(spec.name.unwrap_or_else(|| format!("subscription {id}"))),
@@ -427,7 +437,7 @@ impl Bus {
         });
         let served = control.registry.signals();
         let mut registry = control.registry.clone();
-        registry.insert(Mailbox::new(Arc::clone(&info), sender, &receiver));
+        registry.insert(Mailbox::new(Arc::clone(&info), Arc::clone(&inbox)));
         // Publish before arming, so the first signal after arming finds its mailbox.
         inner.router.publish(registry.clone());
         control.registry = registry;
@@ -442,7 +452,7 @@ impl Bus {
             return Err(e);
         }
         debug!("sigbus: opened {} for {}", info.name, info.signals);
-        Ok((info, receiver))
+        Ok((info, inbox))
     }
 
     pub(crate) fn register_actor(&self, actor: Arc<dyn ActorControl>) {
@@ -673,7 +683,7 @@ impl SubscriptionBuilder<'_> {
     ///
     /// As for [`Bus::subscribe`].
     pub fn open(self) -> Result<Subscription, BusError> {
-        let (info, receiver) = self.bus.open(self.spec)?;
-        Ok(Subscription::new(info, receiver, self.bus.inner()))
+        let (info, inbox) = self.bus.open(self.spec)?;
+        Ok(Subscription::new(info, inbox, self.bus.inner()))
     }
 }

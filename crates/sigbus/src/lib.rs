@@ -251,6 +251,7 @@ mod bus;
 mod error;
 mod filter;
 mod hold;
+mod inbox;
 mod init;
 mod mailbox;
 mod notify;

@@ -1,14 +1,14 @@
-//! The router's end of a subscription: a bounded channel, its overflow policy,
-//! its sender filter and its counters.
+//! The router's end of a subscription: its inbox, overflow policy, sender
+//! filter and counters.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
 use log::warn;
 use sigcore::{SignalEvent, SignalSet, TaskName};
 
+use crate::inbox::{Inbox, Refused};
 use crate::notify::Notify;
 use crate::{hold, SenderFilter, SubscriptionId};
 
@@ -164,30 +164,20 @@ pub(crate) enum Offer {
     Refused,
 }
 
-/// The router's handle on a mailbox. The registry holds the only `Sender`, so
-/// removing the mailbox from the registry disconnects its receiver.
+/// The router's handle on a mailbox. Dropping it (when the registry lets go)
+/// closes the inbox: the reader sees the mailbox closed once drained.
 pub(crate) struct Mailbox {
     pub info: Arc<MailboxInfo>,
-    sender: Sender<SignalEvent>,
-    /// `DropOldest` only: the router pops the oldest event through this.
-    oldest: Option<Receiver<SignalEvent>>,
+    pub inbox: Arc<Inbox>,
 }
 
 impl Mailbox {
-    pub(crate) fn new(
-        info: Arc<MailboxInfo>,
-        sender: Sender<SignalEvent>,
-        receiver: &Receiver<SignalEvent>,
-    ) -> Mailbox {
-        let oldest = (info.overflow == Overflow::DropOldest).then(|| receiver.clone());
-        Mailbox {
-            info,
-            sender,
-            oldest,
-        }
+    pub(crate) fn new(info: Arc<MailboxInfo>, inbox: Arc<Inbox>) -> Mailbox {
+        Mailbox { info, inbox }
     }
 
     /// Routes a kernel event: filter, then enqueue under the overflow policy.
+    /// The caller rings the inbox's bell.
     pub(crate) fn offer(&self, event: &SignalEvent) -> Offer {
         if !self.info.filter.accepts_as(&event.origin, self.info.my_uid) {
             if let Some(total) = count_and_sample(&self.info.counters.refused) {
@@ -204,36 +194,39 @@ impl Mailbox {
         self.enqueue(event)
     }
 
-    /// Enqueues under the overflow policy, without the sender filter.
+    /// Enqueues under the overflow policy, without the sender filter. The
+    /// caller rings the inbox's bell.
     pub(crate) fn enqueue(&self, event: &SignalEvent) -> Offer {
         let info = &*self.info;
         if info.overflow == Overflow::Coalesce {
             let bit = SignalSet::from(event.signal).bits();
             let queued = info.counters.queued_bits.fetch_or(bit, Ordering::AcqRel) & bit != 0;
-            // An empty channel means the reader took the event through the raw
+            // An empty inbox means the reader took the event through the raw
             // receiver without telling us: the bit is stale, send.
-            if queued && !self.sender.is_empty() {
+            if queued && !self.inbox.is_empty() {
                 info.count_drop(event, "coalesced with a queued one");
                 return Offer::Dropped;
             }
         }
         let mut event = event.clone();
         loop {
-            match self.sender.try_send(event) {
+            match self.inbox.push(event) {
                 Ok(()) => {
                     info.counters.delivered.fetch_add(1, Ordering::Relaxed);
                     info.notify.sent();
-                    if info.overflow == Overflow::Backpressure && self.sender.len() >= info.capacity
+                    if info.overflow == Overflow::Backpressure && self.inbox.len() >= info.capacity
                     {
                         hold::hold(info);
                     }
                     return Offer::Delivered;
                 }
-                Err(TrySendError::Full(back)) => {
-                    if let Some(oldest) = self.oldest.as_ref().and_then(|r| r.try_recv().ok()) {
-                        info.count_drop(&oldest, "oldest dropped for a newer one");
-                        event = back;
-                        continue;
+                Err(Refused::Full(back)) => {
+                    if info.overflow == Overflow::DropOldest {
+                        if let Some(oldest) = self.inbox.pop() {
+                            info.count_drop(&oldest, "oldest dropped for a newer one");
+                            event = back;
+                            continue;
+                        }
                     }
                     if info.overflow == Overflow::Coalesce {
                         info.counters
@@ -243,7 +236,7 @@ impl Mailbox {
                     info.count_drop(&back, "mailbox full");
                     return Offer::Dropped;
                 }
-                Err(TrySendError::Disconnected(back)) => {
+                Err(Refused::Closed(back)) => {
                     info.count_drop(&back, "receiver gone");
                     return Offer::Dropped;
                 }
@@ -253,14 +246,15 @@ impl Mailbox {
 
     /// Events waiting in the mailbox.
     pub(crate) fn queued(&self) -> usize {
-        self.sender.len()
+        self.inbox.len()
     }
 }
 
 impl Drop for Mailbox {
-    /// The sender goes with it: the receiver now sees the mailbox closed, and a
-    /// reader waiting on a waker or the fd must wake to see that.
+    /// The reader now sees the mailbox closed, and a reader parked in `recv`,
+    /// on a waker or on the fd must wake to see that.
     fn drop(&mut self) {
+        self.inbox.close();
         self.info.notify.closed();
     }
 }

@@ -1,14 +1,16 @@
-//! The routing table: mailboxes in a slab, indexed by signal.
+//! The routing table: mailboxes in a slab, indexed by signal, and the doorbells
+//! their readers sleep on (one per set of signals).
 //!
 //! A `Registry` is an immutable snapshot as far as the router is concerned: the
 //! bus edits a copy under its control lock and publishes it whole, so routing
 //! reads it without a lock. It holds no real signals, so it is unit-tested here.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sigcore::{Signal, SignalSet};
+use sigcore::{Doorbell, Signal, SignalSet};
 use slab::Slab;
 
 use crate::mailbox::Mailbox;
@@ -43,13 +45,46 @@ pub(crate) struct Registry {
     mailboxes: Slab<Arc<Mailbox>>,
     /// Per signal number: the mailboxes that take it, in subscription order.
     by_signal: Vec<Vec<Arc<Mailbox>>>,
+    /// Per set of signals: the bell the readers of those mailboxes sleep on.
+    /// Every event of a signal reaches all of them, so one ring wakes them all.
+    bells: HashMap<u64, Arc<Doorbell>>,
+    /// Per signal number: the distinct bells of its mailboxes, rung once each
+    /// after an event is routed.
+    bells_by_signal: Vec<Vec<Arc<Doorbell>>>,
 }
 
 impl Registry {
     pub(crate) fn new() -> Registry {
+        let slots = Signal::rtmax().number() as usize + 1;
         Registry {
             mailboxes: Slab::new(),
-            by_signal: vec![Vec::new(); Signal::rtmax().number() as usize + 1],
+            by_signal: vec![Vec::new(); slots],
+            bells: HashMap::new(),
+            bells_by_signal: vec![Vec::new(); slots],
+        }
+    }
+
+    /// The bell of mailboxes taking exactly `signals`: shared with those
+    /// already there, or new.
+    pub(crate) fn bell_for(&self, signals: SignalSet) -> Arc<Doorbell> {
+        self.bells
+            .get(&signals.bits())
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Doorbell::new()))
+    }
+
+    /// Recomputes the bells of `signals` after a mailbox came or went.
+    fn rebuild_bells(&mut self, signals: SignalSet) {
+        for signal in signals {
+            let index = signal.number() as usize;
+            let mut bells: Vec<Arc<Doorbell>> = Vec::new();
+            for mailbox in &self.by_signal[index] {
+                let bell = mailbox.inbox.bell();
+                if !bells.iter().any(|b| Arc::ptr_eq(b, bell)) {
+                    bells.push(Arc::clone(bell));
+                }
+            }
+            self.bells_by_signal[index] = bells;
         }
     }
 
@@ -67,10 +102,15 @@ impl Registry {
         let id = mailbox.info.id;
         debug_assert_eq!(id.key, self.mailboxes.vacant_key());
         let mailbox = Arc::new(mailbox);
-        for signal in mailbox.info.signals {
+        let signals = mailbox.info.signals;
+        for signal in signals {
             self.by_signal[signal.number() as usize].push(Arc::clone(&mailbox));
         }
+        self.bells
+            .entry(signals.bits())
+            .or_insert_with(|| Arc::clone(mailbox.inbox.bell()));
         self.mailboxes.insert(mailbox);
+        self.rebuild_bells(signals);
         id
     }
 
@@ -78,9 +118,14 @@ impl Registry {
     pub(crate) fn remove(&mut self, id: SubscriptionId) -> Option<Arc<Mailbox>> {
         self.get(id)?;
         let mailbox = self.mailboxes.remove(id.key);
-        for signal in mailbox.info.signals {
+        let signals = mailbox.info.signals;
+        for signal in signals {
             self.by_signal[signal.number() as usize].retain(|m| m.info.id != id);
         }
+        if !self.mailboxes.iter().any(|(_, m)| m.info.signals == signals) {
+            self.bells.remove(&signals.bits());
+        }
+        self.rebuild_bells(signals);
         Some(mailbox)
     }
 
@@ -91,6 +136,11 @@ impl Registry {
     /// The mailboxes taking `signal`, in subscription order.
     pub(crate) fn route(&self, signal: Signal) -> &[Arc<Mailbox>] {
         &self.by_signal[signal.number() as usize]
+    }
+
+    /// The bells to ring after routing an event of `signal`.
+    pub(crate) fn bells(&self, signal: Signal) -> &[Arc<Doorbell>] {
+        &self.bells_by_signal[signal.number() as usize]
     }
 
     /// Every signal some mailbox takes.
@@ -109,6 +159,10 @@ impl Registry {
         for list in &mut self.by_signal {
             list.clear();
         }
+        for list in &mut self.bells_by_signal {
+            list.clear();
+        }
+        self.bells.clear();
     }
 }
 
@@ -116,10 +170,11 @@ impl Registry {
 mod tests {
     use std::time::Instant;
 
-    use crossbeam_channel::{bounded, Receiver};
+    use crossbeam_channel::Receiver;
     use sigcore::{Origin, SignalEvent};
 
     use super::*;
+    use crate::inbox::Inbox;
     use crate::mailbox::{Counters, MailboxInfo, MailboxKind, Offer, Overflow};
     use crate::notify::Notify;
     use crate::SenderFilter;
@@ -131,7 +186,8 @@ mod tests {
         overflow: Overflow,
     ) -> (SubscriptionId, Receiver<SignalEvent>) {
         let id = registry.next_id();
-        let (tx, rx) = bounded(capacity);
+        let inbox = Arc::new(Inbox::new(capacity, registry.bell_for(signals), true));
+        let rx = inbox.channel().clone();
         let info = Arc::new(MailboxInfo {
             id,
             name: Arc::from(format!("sub{}", id.serial())),
@@ -144,7 +200,7 @@ mod tests {
             counters: Counters::default(),
             notify: Notify::new(),
         });
-        registry.insert(Mailbox::new(info, tx, &rx));
+        registry.insert(Mailbox::new(info, inbox));
         (id, rx)
     }
 
@@ -194,6 +250,31 @@ mod tests {
         assert!(registry.route(Signal::USR1).is_empty());
         assert!(registry.signals().is_empty());
         assert!(rx.recv().is_err(), "the registry held the only sender");
+    }
+
+    #[test]
+    fn one_bell_per_set_of_signals_rung_once_per_event() {
+        let mut registry = Registry::new();
+        let (a, _ra) = add(&mut registry, Signal::USR1.into(), 4, Overflow::DropNewest);
+        let (b, _rb) = add(&mut registry, Signal::USR1.into(), 4, Overflow::DropNewest);
+        let both = SignalSet::from([Signal::USR1, Signal::HUP]);
+        let (c, _rc) = add(&mut registry, both, 4, Overflow::DropNewest);
+        let bell = |id| Arc::clone(registry.get(id).unwrap().inbox.bell());
+        assert!(Arc::ptr_eq(&bell(a), &bell(b)), "same signals, same bell");
+        assert!(!Arc::ptr_eq(&bell(a), &bell(c)));
+        assert_eq!(registry.bells(Signal::USR1).len(), 2);
+        assert_eq!(registry.bells(Signal::HUP).len(), 1);
+        assert!(registry.bells(Signal::TERM).is_empty());
+        let (usr1_bell, both_bell) = (bell(a), bell(c));
+        registry.remove(a);
+        registry.remove(b);
+        assert_eq!(registry.bells(Signal::USR1).len(), 1);
+        assert!(Arc::ptr_eq(&registry.bells(Signal::USR1)[0], &both_bell));
+        // The set's last mailbox went: a new one gets a fresh bell.
+        assert!(!Arc::ptr_eq(
+            &registry.bell_for(Signal::USR1.into()),
+            &usr1_bell
+        ));
     }
 
     #[test]

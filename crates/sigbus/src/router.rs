@@ -47,6 +47,11 @@ impl Router {
         for mailbox in mailboxes {
             mailbox.offer(event);
         }
+        // Once every mailbox has it: one ring per set of signals wakes all the
+        // readers parked in `recv` at once.
+        for bell in registry.bells(event.signal) {
+            bell.ring();
+        }
         drop(registry);
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }

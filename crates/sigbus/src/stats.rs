@@ -89,12 +89,16 @@ pub struct MailboxStats {
     pub refused: u64,
     /// Events waiting in the mailbox now.
     pub queued: usize,
+    /// Allocations the mailbox made to grow during bursts (it starts with no
+    /// event slots, doubles up to its capacity, and never shrinks; 0 for a
+    /// channel, which has its capacity from the start).
+    pub grown: u64,
     /// Times the actor was restarted after a panic (0 for subscriptions).
     pub restarts: u64,
 }
 
 impl MailboxStats {
-    pub(crate) fn read(info: &MailboxInfo, queued: usize) -> MailboxStats {
+    pub(crate) fn read(info: &MailboxInfo, queued: usize, grown: u64) -> MailboxStats {
         let c = &info.counters;
         MailboxStats {
             id: info.id,
@@ -107,6 +111,7 @@ impl MailboxStats {
             dropped: c.dropped.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
             queued,
+            grown,
             restarts: c.restarts.load(Ordering::Relaxed),
         }
     }

@@ -1,11 +1,12 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use sigcore::{SignalEvent, SignalSet};
 
 use crate::bus::Inner;
+use crate::inbox::{Empty, Inbox};
 use crate::mailbox::MailboxInfo;
 use crate::stats::MailboxStats;
 use crate::SubscriptionId;
@@ -36,51 +37,56 @@ use sigcore::{RecvError, RecvTimeoutError, TryRecvError};
 /// ```
 pub struct Subscription {
     info: Arc<MailboxInfo>,
-    receiver: Receiver<SignalEvent>,
+    inbox: Arc<Inbox>,
     /// Held strongly: a live subscription keeps its routing alive.
     bus: Arc<Inner>,
 }
 
 impl Subscription {
-    pub(crate) fn new(
-        info: Arc<MailboxInfo>,
-        receiver: Receiver<SignalEvent>,
-        bus: Arc<Inner>,
-    ) -> Subscription {
-        Subscription {
-            info,
-            receiver,
-            bus,
-        }
+    pub(crate) fn new(info: Arc<MailboxInfo>, inbox: Arc<Inbox>, bus: Arc<Inner>) -> Subscription {
+        Subscription { info, inbox, bus }
     }
 
     fn took(&self, event: SignalEvent) -> SignalEvent {
-        self.info.taken(&event, self.receiver.len());
-        self.info.notify.looked(|| self.receiver.is_empty());
+        self.info.taken(&event, self.inbox.len());
+        self.info.notify.looked(|| self.inbox.is_empty());
         event
+    }
+
+    fn wait(&self, deadline: Option<Instant>) -> Result<SignalEvent, Empty> {
+        self.inbox.recv(deadline).map(|event| self.took(event))
     }
 
     /// Waits for the next event. Errors once the bus has shut down and the
     /// mailbox is drained.
     pub fn recv(&self) -> Result<SignalEvent, RecvError> {
-        Ok(self.took(self.receiver.recv()?))
+        self.wait(None).map_err(|_| RecvError)
     }
 
     /// The next event, if one is queued.
     pub fn try_recv(&self) -> Result<SignalEvent, TryRecvError> {
-        match self.receiver.try_recv() {
-            Ok(event) => Ok(self.took(event)),
-            Err(e) => {
+        match self.inbox.pop() {
+            Some(event) => Ok(self.took(event)),
+            None => {
                 // Nothing there: a readiness fd must not stay readable.
-                self.info.notify.looked(|| self.receiver.is_empty());
-                Err(e.into())
+                self.info.notify.looked(|| self.inbox.is_empty());
+                if self.inbox.is_closed() && self.inbox.is_empty() {
+                    Err(TryRecvError::Closed)
+                } else {
+                    Err(TryRecvError::Empty)
+                }
             }
         }
     }
 
     /// Waits at most `timeout` for the next event.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<SignalEvent, RecvTimeoutError> {
-        Ok(self.took(self.receiver.recv_timeout(timeout)?))
+        // A timeout too long to add is no timeout.
+        let deadline = Instant::now().checked_add(timeout);
+        self.wait(deadline).map_err(|e| match e {
+            Empty::TimedOut => RecvTimeoutError::Timeout,
+            Empty::Closed => RecvTimeoutError::Closed,
+        })
     }
 
     /// Events as they come, until the bus shuts down.
@@ -88,18 +94,21 @@ impl Subscription {
         std::iter::from_fn(move || self.recv().ok())
     }
 
-    /// The underlying channel, for `select!`. Under [`crate::Overflow::Coalesce`],
-    /// events taken straight from it are noticed only once the mailbox is empty;
-    /// call [`Subscription::taken`] with each to be exact.
+    /// The mailbox as a channel, for `select!`. The mailbox becomes a bounded
+    /// channel of its capacity on the first call (queued events move into it,
+    /// in order); a subscription that never asks keeps no preallocated slots.
+    /// Under [`crate::Overflow::Coalesce`], events taken straight from it are
+    /// noticed only once the mailbox is empty; call [`Subscription::taken`]
+    /// with each to be exact.
     pub fn receiver(&self) -> &Receiver<SignalEvent> {
-        &self.receiver
+        self.inbox.channel()
     }
 
     /// Tells the mailbox an event obtained through [`Subscription::receiver`] was
     /// taken (only matters under [`crate::Overflow::Coalesce`] and
     /// [`crate::Overflow::Backpressure`]).
     pub fn taken(&self, event: &SignalEvent) {
-        self.info.taken(event, self.receiver.len());
+        self.info.taken(event, self.inbox.len());
     }
 
     /// This subscription's id, for [`crate::Bus::send_to`].
@@ -119,7 +128,7 @@ impl Subscription {
 
     /// Its counters.
     pub fn stats(&self) -> MailboxStats {
-        MailboxStats::read(&self.info, self.receiver.len())
+        MailboxStats::read(&self.info, self.inbox.len(), self.inbox.grown())
     }
 
     /// The subscription's readiness fd, made on first use: readable while its
@@ -162,7 +171,7 @@ impl Subscription {
     pub fn ready_fd(&self) -> std::io::Result<BorrowedFd<'_>> {
         self.info
             .notify
-            .fd(|| !self.receiver.is_empty())
+            .fd(|| !self.inbox.is_empty())
             .map(|fd| fd.as_fd())
     }
 
@@ -175,16 +184,16 @@ impl Subscription {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<SignalEvent, RecvError>> {
         use std::task::Poll;
-        match self.receiver.try_recv().map_err(TryRecvError::from) {
-            Ok(event) => return Poll::Ready(Ok(self.took(event))),
+        match self.try_recv() {
+            Ok(event) => return Poll::Ready(Ok(event)),
             Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
             Err(TryRecvError::Empty) => {}
         }
         // Register, then look again: an event sent in between is seen now or
         // wakes the task.
         self.info.notify.register(cx.waker());
-        match self.receiver.try_recv().map_err(TryRecvError::from) {
-            Ok(event) => Poll::Ready(Ok(self.took(event))),
+        match self.try_recv() {
+            Ok(event) => Poll::Ready(Ok(event)),
             Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
             Err(TryRecvError::Empty) => Poll::Pending,
         }

@@ -171,6 +171,7 @@
 mod children;
 mod command;
 mod control;
+mod doorbell;
 mod error;
 mod event;
 mod neighbours;
@@ -198,6 +199,7 @@ pub use crate::{
         spawn_blocked, take_thread_directed, thread_mask, thread_pending, unblock,
         unblock_after_serving, wait, wait_timeout, Disposition, SafetyNetStats,
     },
+    doorbell::Doorbell,
     error::{Error, Result},
     event::{ChildStatus, IoEvent, Origin, SignalEvent},
     neighbours::ForeignHandlers,

@@ -9,6 +9,7 @@ mod action;
 mod child;
 mod exec;
 mod fd;
+mod futex;
 mod info;
 mod mask;
 mod net;
@@ -29,6 +30,7 @@ pub(crate) use child::{
 pub(crate) use exec::{add_pre_exec, reset_before_exec, unblock_set};
 pub(crate) use fd::SignalFd;
 pub(crate) use fd::BATCH;
+pub(crate) use futex::{wait as futex_wait, wake_all as futex_wake_all};
 pub(crate) use info::{
     getpid, gettid, getuid, raw_from_siginfo, raw_from_siginfo_bytes, rtmax, rtmin, strsignal,
 };
