@@ -59,6 +59,7 @@
 //! group: it must not read from the terminal (its stdin is `/dev/null`).
 #![deny(missing_docs)]
 
+mod bounded;
 mod capture;
 mod child;
 mod options;
@@ -67,7 +68,8 @@ mod proc;
 mod runner;
 mod wait;
 
-pub use child::{run_helper, Child};
+pub use bounded::{join_within, output_within, wait_within, waitpid_within};
+pub use child::{rerun_as_nobody, run_helper, Child};
 pub use os::{
     become_nobody, forge_sigqueue, let_nobody_signal_me, limit_signal_queue, park_until_full,
     provoke_sigio, running_as_root, set_thread_name, signal_queue, tgkill, NOBODY,
