@@ -14,6 +14,9 @@ use sigcore::{
 };
 use sigtest::{ms, scenario, Scenario, WaitOutcome};
 
+#[path = "scenarios/semantics.rs"]
+mod semantics;
+
 fn me() -> i32 {
     std::process::id() as i32
 }
@@ -972,7 +975,7 @@ fn registering_from_a_sink_is_an_error() {
 }
 
 fn main() {
-    sigtest::run(&[
+    let scenarios = [
         scenario!(kill_reaches_a_worker_thread_with_the_sender),
         scenario!(sigqueue_payload_arrives_intact),
         scenario!(tgkill_to_the_waiter_is_decoded_as_tkill),
@@ -1010,5 +1013,6 @@ fn main() {
         scenario!(hostile_thread_names_are_read_and_escaped),
         scenario!(a_foreign_handler_on_sigrtmax_moves_the_wake_signal),
         Scenario::new("_serve_then_exit_by_term", serve_then_exit_by_term).helper(),
-    ]);
+    ];
+    sigtest::run(&[&scenarios[..], semantics::SCENARIOS].concat());
 }
