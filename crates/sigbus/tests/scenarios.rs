@@ -14,6 +14,9 @@ use sigbus::{
 use sigcore::{CommandExt, Disposition, Origin, ProcSignals, Signal, SignalEvent, SignalSet};
 use sigtest::{ms, scenario, Scenario, WaitOutcome};
 
+#[path = "scenarios/semantics.rs"]
+mod semantics;
+
 fn me() -> i32 {
     std::process::id() as i32
 }
@@ -974,7 +977,7 @@ fn children_spawned_from_an_actor_get_normal_signals() {
 }
 
 fn main() {
-    sigtest::run(&[
+    let scenarios = [
         scenario!(four_workers_all_receive_one_kill),
         scenario!(a_worker_selects_between_signals_and_work),
         scenario!(unsubscribing_restores_the_default_action),
@@ -1007,5 +1010,6 @@ fn main() {
         scenario!(a_huge_grace_period_and_an_early_shutdown_are_handled),
         scenario!(an_actor_takes_only_its_own_stranded_signals),
         scenario!(children_spawned_from_an_actor_get_normal_signals),
-    ]);
+    ];
+    sigtest::run(&[&scenarios[..], semantics::SCENARIOS].concat());
 }
