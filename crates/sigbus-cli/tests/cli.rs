@@ -16,10 +16,29 @@ use sigcore::{ProcSignals, Signal};
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn sigbus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigbus"))
-        .args(args)
-        .output()
-        .expect("cannot run sigbus")
+    output_within(
+        Command::new(env!("CARGO_BIN_EXE_sigbus")).args(args),
+        DEADLINE,
+    )
+}
+
+/// `Command::output` with a deadline: the command runs in a process group of
+/// its own, killed with it past `deadline` (which fails the test).
+fn output_within(command: &mut Command, deadline: Duration) -> Output {
+    use std::os::unix::process::ExitStatusExt;
+    let (outcome, stdout, stderr) = sigtest::output_within(command, deadline);
+    let raw = match outcome {
+        sigtest::WaitOutcome::Exited(code) => code << 8,
+        sigtest::WaitOutcome::Signaled(signo) => signo,
+        sigtest::WaitOutcome::TimedOut => {
+            panic!("{command:?} ran past {deadline:?}:\n{stdout}\n{stderr}")
+        }
+    };
+    Output {
+        status: ExitStatus::from_raw(raw),
+        stdout: stdout.into_bytes(),
+        stderr: stderr.into_bytes(),
+    }
 }
 
 /// A running `sigbus`, its stdout read line by line on a thread of its own so
@@ -223,7 +242,7 @@ fn first_ctrl_c_ends_watch_cleanly_with_a_summary() {
 fn send_reports_a_dead_pid() {
     let mut gone = Command::new("true").spawn().unwrap();
     let pid = gone.id().to_string();
-    gone.wait().unwrap();
+    sigtest::wait_within(&mut gone, DEADLINE);
     let output = sigbus(&["send", "USR1", &pid]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
@@ -341,7 +360,7 @@ fn watch_loses_no_realtime_signal_to_a_slow_reader() {
             thread::sleep(Duration::from_millis(20)); // a slow reader
         }
     }
-    let pushed_back = sender.join().unwrap();
+    let pushed_back = sigtest::join_within(sender, Duration::from_secs(120));
     let (status, rest) = watch.finish();
     assert!(status.success(), "{status}");
     let summary: Value = serde_json::from_str(rest.trim()).unwrap();
@@ -369,7 +388,7 @@ fn inspect_shows_an_ignored_signal() {
         thread::sleep(Duration::from_millis(10));
     };
     child.kill().unwrap();
-    child.wait().unwrap();
+    sigtest::wait_within(&mut child, DEADLINE);
     assert!(ignored.contains(&"SIGUSR1".to_owned()), "{ignored:?}");
     let text = sigbus(&["inspect", "1"]);
     assert!(String::from_utf8_lossy(&text.stdout).starts_with("process 1 ("));
@@ -472,20 +491,24 @@ fn help_explains_every_subcommand() {
 /// memcheck. Skipped where valgrind is not installed.
 #[test]
 fn demo_runs_clean_under_valgrind_memcheck() {
-    let probe = Command::new("valgrind").arg("--version").output();
-    if !probe.is_ok_and(|o| o.status.success()) {
+    let probe = Command::new("valgrind")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .spawn();
+    let installed = probe.is_ok_and(|mut p| sigtest::wait_within(&mut p, DEADLINE).success());
+    if !installed {
         println!("skipped: valgrind is not installed");
         return;
     }
-    let output = Command::new("valgrind")
-        .args([
+    let output = output_within(
+        Command::new("valgrind").args([
             "--error-exitcode=99",
             "-q",
             env!("CARGO_BIN_EXE_sigbus"),
             "demo",
-        ])
-        .output()
-        .unwrap();
+        ]),
+        Duration::from_secs(600),
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");

@@ -191,7 +191,11 @@ mod tests {
         assert!(registry.remove(id).is_none());
         assert!(registry.route(Signal::USR1).is_empty());
         assert!(registry.signals().is_empty());
-        assert!(rx.recv().is_err(), "the registry held the only sender");
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(5)),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected),
+            "the registry held the only sender"
+        );
     }
 
     #[test]

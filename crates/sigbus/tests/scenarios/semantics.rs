@@ -3,7 +3,7 @@
 //! one catches is named in its doc comment, "Catches: ...").
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -253,7 +253,7 @@ fn the_restart_limit_holds_and_its_window_slides() {
         sigtest::eventually(secs(10), || !limited.is_running()),
         "a third panic within the window must stop the actor"
     );
-    assert_eq!(limited.join(), Some(ActorExit::Failed));
+    assert_eq!(super::join_actor(&limited), Some(ActorExit::Failed));
     assert_eq!(limited.stats().restarts, 2);
 
     let window = ms(300);
@@ -275,7 +275,7 @@ fn the_restart_limit_holds_and_its_window_slides() {
         "the window slid: a restart is allowed"
     );
     bus.shutdown();
-    assert_eq!(sliding.join(), Some(ActorExit::Stopped));
+    assert_eq!(super::join_actor(&sliding), Some(ActorExit::Stopped));
 }
 
 /// "Once `unsubscribe` returns, nothing more is routed to it", raced hard: a
@@ -489,18 +489,22 @@ fn release_racer() {
         });
         let sub = bus.subscribe(Signal::USR1).unwrap();
         let raw = sub.receiver().clone();
-        let barrier = Arc::new(Barrier::new(2));
+        // A rendezvous with a deadline (a Barrier has none).
+        let (go_tx, go_rx) = bounded::<()>(0);
         let sender = {
-            let barrier = Arc::clone(&barrier);
             thread::spawn(move || {
-                barrier.wait();
+                go_rx
+                    .recv_timeout(secs(10))
+                    .expect("the main thread is there");
                 for _ in 0..(round % 13) * 40 {
                     std::hint::spin_loop();
                 }
                 sigcore::raise(Signal::USR1).unwrap();
             })
         };
-        barrier.wait();
+        go_tx
+            .send_timeout((), secs(10))
+            .expect("the sender is there");
         for _ in 0..(round % 7) * 60 {
             std::hint::spin_loop();
         }
