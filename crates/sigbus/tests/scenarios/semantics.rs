@@ -36,6 +36,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario::new("_release_racer", release_racer).helper(),
     scenario!(every_thread_that_subscribes_blocks_the_signal),
     scenario!(every_thread_that_subscribes_blocks_the_signal_as_nobody),
+    scenario!(children_spawned_from_an_actor_get_normal_signals_as_nobody),
 ];
 
 /// Waits until process `pid` has a handler for `signal` (serves it).
@@ -616,4 +617,11 @@ fn every_thread_that_subscribes_blocks_the_signal() {
 
 fn every_thread_that_subscribes_blocks_the_signal_as_nobody() {
     sigtest::rerun_as_nobody("every_thread_that_subscribes_blocks_the_signal", secs(30));
+}
+
+fn children_spawned_from_an_actor_get_normal_signals_as_nobody() {
+    sigtest::rerun_as_nobody(
+        "children_spawned_from_an_actor_get_normal_signals",
+        secs(30),
+    );
 }
