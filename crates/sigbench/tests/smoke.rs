@@ -140,6 +140,10 @@ fn json_lines_and_plot_are_written(output: &str, plot: &str) -> Outcomes {
 
 fn main() -> ExitCode {
     sigbench::child_main_if_requested();
+    // A deadline for the whole run, without a thread: SIGALRM's default action
+    // ends this process (the benchmark children, forked, do not inherit it).
+    // SAFETY: alarm takes an integer and touches no memory.
+    unsafe { libc::alarm(600) };
     let started = Instant::now();
     let plot = std::env::temp_dir().join(format!("sigbench-smoke-{}.svg", std::process::id()));
     let options = Options {

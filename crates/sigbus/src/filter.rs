@@ -144,6 +144,23 @@ mod tests {
         assert!(!SenderFilter::SameUser.accepts(&user(mine.wrapping_add(1))));
     }
 
+    /// `SameUser` is the receiver's uid, not root: checked with a uid other
+    /// than 0, so a suite run as root still tells `SameUser` from `Root`.
+    #[test]
+    fn same_user_is_the_receivers_uid_not_root() {
+        for filter in [SenderFilter::SameUser, SenderFilter::Root] {
+            let accepts = |uid| filter.accepts_as(&user(uid), ME);
+            let tkill = filter.accepts_as(&Origin::Tkill { pid: 1, uid: ME }, ME);
+            let want_me = filter == SenderFilter::SameUser;
+            assert_eq!(accepts(ME), want_me, "{filter:?}, a kill from my uid");
+            assert_eq!(tkill, want_me, "{filter:?}, a tgkill from my uid");
+            assert_eq!(accepts(0), !want_me, "{filter:?}, a kill from root");
+        }
+        // As root, the two agree on root and on everyone else.
+        assert!(SenderFilter::SameUser.accepts_as(&user(0), 0));
+        assert!(!SenderFilter::SameUser.accepts_as(&user(ME), 0));
+    }
+
     #[test]
     fn forgeable_senders_pass_only_any() {
         // sigqueue and SI_TIMER info is written by the sender: pid 1, uid 0 can be

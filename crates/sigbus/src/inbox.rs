@@ -105,7 +105,10 @@ impl Inbox {
             return Err(Refused::Closed(event));
         }
         if self.receiver.get().is_some() {
-            let sender = queue.sender.as_ref().expect("open channel mode has a sender");
+            let sender = queue
+                .sender
+                .as_ref()
+                .expect("open channel mode has a sender");
             return sender.try_send(event).map_err(|e| match e {
                 TrySendError::Full(event) => Refused::Full(event),
                 TrySendError::Disconnected(event) => Refused::Closed(event),

@@ -122,7 +122,11 @@ impl Registry {
         for signal in signals {
             self.by_signal[signal.number() as usize].retain(|m| m.info.id != id);
         }
-        if !self.mailboxes.iter().any(|(_, m)| m.info.signals == signals) {
+        if !self
+            .mailboxes
+            .iter()
+            .any(|(_, m)| m.info.signals == signals)
+        {
             self.bells.remove(&signals.bits());
         }
         self.rebuild_bells(signals);
@@ -249,7 +253,11 @@ mod tests {
         assert!(registry.remove(id).is_none());
         assert!(registry.route(Signal::USR1).is_empty());
         assert!(registry.signals().is_empty());
-        assert!(rx.recv().is_err(), "the registry held the only sender");
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(5)),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected),
+            "the registry held the only sender"
+        );
     }
 
     #[test]
@@ -354,6 +362,54 @@ mod tests {
         let rest: Vec<u64> = rx.try_iter().map(|e| e.seq).collect();
         assert_eq!(rest, [4, 5]);
         assert_eq!(info.counters.dropped.load(Ordering::Relaxed), 3);
+    }
+
+    /// Read through the raw receiver (in `select!`), nobody calls `taken`: the
+    /// next event must still be delivered once the mailbox is empty.
+    #[test]
+    fn coalesce_notices_reads_through_the_raw_receiver() {
+        let mut registry = Registry::new();
+        let (id, rx) = add(&mut registry, Signal::USR1.into(), 4, Overflow::Coalesce);
+        for i in 1..=5 {
+            let offers = broadcast(&registry, &event(Signal::USR1, i));
+            assert_eq!(offers, [Offer::Delivered], "event {i}");
+            assert_eq!(rx.try_recv().unwrap().seq, i);
+        }
+        let counters = &registry.get(id).unwrap().info.counters;
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 0);
+    }
+
+    /// Full (capacity 1, another signal queued): the drop counts once.
+    #[test]
+    fn a_full_coalescing_mailbox_counts_each_drop_once() {
+        let mut registry = Registry::new();
+        let set = SignalSet::from([Signal::USR1, Signal::USR2]);
+        let (id, rx) = add(&mut registry, set, 1, Overflow::Coalesce);
+        let info = Arc::clone(&registry.get(id).unwrap().info);
+        let dropped = || info.counters.dropped.load(Ordering::Relaxed);
+        assert_eq!(
+            broadcast(&registry, &event(Signal::USR1, 1)),
+            [Offer::Delivered]
+        );
+        assert_eq!(
+            broadcast(&registry, &event(Signal::USR2, 2)),
+            [Offer::Dropped]
+        );
+        assert_eq!(dropped(), 1, "full: one drop");
+        assert_eq!(
+            broadcast(&registry, &event(Signal::USR1, 3)),
+            [Offer::Dropped]
+        );
+        assert_eq!(dropped(), 2, "coalesced: one more");
+        let first = rx.try_recv().unwrap();
+        info.taken(&first, rx.len());
+        // USR2 was never queued: it may queue now.
+        assert_eq!(
+            broadcast(&registry, &event(Signal::USR2, 4)),
+            [Offer::Delivered]
+        );
+        assert_eq!(dropped(), 2);
+        assert_eq!(info.counters.delivered.load(Ordering::Relaxed), 2);
     }
 
     #[test]

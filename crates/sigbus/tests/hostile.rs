@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::unbounded;
 use sigbus::{Bus, SenderFilter};
@@ -340,23 +340,7 @@ fn in_forked_child(body: impl FnOnce()) -> i32 {
         let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_or(1, |()| 0);
         std::process::exit(code);
     }
-    let deadline = Instant::now() + secs(20);
-    let mut status = 0;
-    loop {
-        // SAFETY: waitpid writes the status through a valid pointer.
-        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
-            break;
-        }
-        if Instant::now() > deadline {
-            // SAFETY: kill and waitpid on our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            panic!("the forked child hung");
-        }
-        thread::sleep(ms(2));
-    }
+    let status = sigtest::waitpid_within(pid, secs(20));
     assert!(libc::WIFEXITED(status), "child status {status:#x}");
     libc::WEXITSTATUS(status)
 }
@@ -420,7 +404,7 @@ fn concurrent_shutdowns_both_wait_for_the_actors() {
             })
             .collect();
         for caller in callers {
-            let (done, live) = caller.join().unwrap();
+            let (done, live) = sigtest::join_within(caller, secs(20));
             assert!(
                 done,
                 "round {round}: shutdown returned before post_stop ran"
@@ -486,7 +470,7 @@ fn bus_calls_from_a_sink_do_not_deadlock() {
         );
     }
     churning.store(false, Ordering::SeqCst);
-    churn.join().unwrap();
+    sigtest::join_within(churn, secs(20));
     // The subscription dropped in the sink is closed (by another thread).
     assert!(sigtest::eventually(secs(5), || bus.routes().is_empty()));
     // Signal handling is alive: a new subscription works.
@@ -576,7 +560,7 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
     // may be taken by the waiter's signalfd instead, leaving it asleep.
     let sleeper_tid = tid_rx.recv_timeout(secs(5)).unwrap();
     sigtest::tgkill(sleeper_tid, rt.number());
-    sleeper.join().unwrap();
+    sigtest::join_within(sleeper, secs(20));
     let net = bus.stats().safety_net;
     println!(
         "figure: {count} queued + {count} kill through a full safety net: every payload once \
@@ -634,8 +618,9 @@ fn backpressure_loses_nothing_and_pushes_back_on_the_sender() {
     };
     let slow = reader(slow, Duration::from_micros(100));
     let fast = reader(fast, Duration::ZERO);
-    let pushed_back = sender.join().unwrap();
-    let (slow, fast) = (slow.join().unwrap(), fast.join().unwrap());
+    let pushed_back = sigtest::join_within(sender, secs(120));
+    let slow = sigtest::join_within(slow, secs(120));
+    let fast = sigtest::join_within(fast, secs(120));
     println!(
         "figure: {count} queued to a slow backpressure subscriber and a fast one: {} and {} \
          delivered in order, {} and {} dropped; the sender was pushed back {pushed_back} times",

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -138,12 +138,12 @@ fn rt_storm(total: u32) {
         ],
     );
     for s in senders {
-        s.join().unwrap();
+        sigtest::join_within(s, secs(120));
     }
     let (outcome, out, err) = external.wait(secs(120));
     assert_eq!(outcome, WaitOutcome::Exited(0), "{out}{err}");
     for reader in readers {
-        let (count, dropped) = reader.join().unwrap();
+        let (count, dropped) = sigtest::join_within(reader, secs(120));
         assert_eq!((count, dropped), (per_sender * 3, 0));
     }
     let took = started.elapsed();
@@ -178,7 +178,9 @@ fn external_sender() {
 
 /// Standard-signal storm: `total` kill(SIGUSR1) from two threads. Coalescing is
 /// expected; what must hold: no crash or deadlock, bounded memory, the bus counts
-/// what it accepted, and the last signal sent is followed by an event.
+/// what it accepted, and a signal sent once the storm is over and everything is
+/// read is followed by an event. Every step waits for a condition (with a
+/// deadline), never for a fixed time.
 fn standard_storm(total: u64) {
     sigcore::block(Signal::USR1).unwrap();
     let bus = Bus::new();
@@ -189,53 +191,68 @@ fn standard_storm(total: u64) {
         .unwrap();
     let rss_before = rss_kib();
     let reading = Arc::new(AtomicBool::new(true));
-    let last_seen = Arc::new(AtomicU64::new(0));
+    // Events the reader has taken so far, and whether one was accepted after
+    // `last_sent_at` (set once, below).
+    let taken = Arc::new(AtomicU64::new(0));
+    let last_sent_at: Arc<std::sync::OnceLock<Instant>> = Arc::default();
+    let saw_last = Arc::new(AtomicBool::new(false));
+    let sub_id = sub.id();
     let reader = {
-        let (reading, last_seen) = (Arc::clone(&reading), Arc::clone(&last_seen));
+        let (reading, taken) = (Arc::clone(&reading), Arc::clone(&taken));
+        let (last_sent_at, saw_last) = (Arc::clone(&last_sent_at), Arc::clone(&saw_last));
         thread::spawn(move || {
-            let mut events = Vec::new();
             while reading.load(Ordering::SeqCst) {
                 if let Ok(event) = sub.recv_timeout(ms(50)) {
-                    last_seen.store(event.seq, Ordering::SeqCst);
-                    events.push(event.at);
+                    if last_sent_at.get().is_some_and(|at| event.at >= *at) {
+                        saw_last.store(true, Ordering::SeqCst);
+                    }
+                    taken.fetch_add(1, Ordering::SeqCst);
                 }
             }
-            (events, sub.stats())
+            sub.stats()
         })
     };
     let started = Instant::now();
-    let barrier = Arc::new(Barrier::new(2));
+    // Both senders start together (a flag, not a Barrier: waits have deadlines).
+    let go = Arc::new(AtomicBool::new(false));
     let senders: Vec<_> = (0..2)
         .map(|_| {
-            let barrier = Arc::clone(&barrier);
+            let go = Arc::clone(&go);
             thread::spawn(move || {
-                barrier.wait();
+                assert!(sigtest::eventually(secs(10), || go.load(Ordering::SeqCst)));
                 for _ in 0..total / 2 {
                     sigcore::kill(me(), Signal::USR1).unwrap();
                 }
             })
         })
         .collect();
+    go.store(true, Ordering::SeqCst);
     for s in senders {
-        s.join().unwrap();
+        sigtest::join_within(s, secs(120));
     }
-    let before_last = Instant::now();
+    // Quiet: nothing pending in the kernel, every accepted event routed, and
+    // the reader has taken every delivered one (so the mailbox has room).
+    let quiet = || {
+        let stats = bus.stats();
+        let mailbox = stats.mailbox(sub_id).expect("the subscription is open");
+        !sigcore::pending().unwrap().contains(Signal::USR1)
+            && stats.accepted(Signal::USR1) == mailbox.delivered + mailbox.dropped
+            && taken.load(Ordering::SeqCst) == mailbox.delivered
+    };
+    assert!(
+        sigtest::eventually(secs(30), quiet),
+        "the storm never settled"
+    );
+    last_sent_at.set(Instant::now()).unwrap();
     sigcore::kill(me(), Signal::USR1).unwrap();
     let sent = total / 2 * 2 + 1;
-    let deadline = Instant::now() + secs(10);
-    let accepted = loop {
-        let accepted = bus.stats().accepted(Signal::USR1);
-        if Instant::now() > deadline {
-            break accepted;
-        }
-        thread::sleep(ms(20));
-        if bus.stats().accepted(Signal::USR1) == accepted {
-            break accepted;
-        }
-    };
-    thread::sleep(ms(100));
+    assert!(
+        sigtest::eventually(secs(10), || saw_last.load(Ordering::SeqCst)),
+        "no event followed the last signal sent"
+    );
+    let accepted = bus.stats().accepted(Signal::USR1);
     reading.store(false, Ordering::SeqCst);
-    let (events, stats) = reader.join().unwrap();
+    let stats = sigtest::join_within(reader, secs(10));
     let took = started.elapsed();
     assert!(
         accepted >= 1 && accepted <= sent,
@@ -246,10 +263,7 @@ fn standard_storm(total: u64) {
         accepted,
         "every accepted event delivered or counted"
     );
-    assert!(
-        events.iter().any(|at| *at >= before_last),
-        "no event followed the last signal sent"
-    );
+    assert_eq!(stats.delivered, taken.load(Ordering::SeqCst));
     let grew = rss_kib().saturating_sub(rss_before);
     assert!(grew < 16 * 1024, "memory grew by {grew} KiB");
     println!(
@@ -361,10 +375,13 @@ fn fanout_soak(duration: Duration) {
         thread::sleep(ms(5));
     }
     stop.store(true, Ordering::SeqCst);
-    let cycles: u64 = churners.into_iter().map(|c| c.join().unwrap()).sum();
+    let cycles: u64 = churners
+        .into_iter()
+        .map(|c| sigtest::join_within(c, secs(60)))
+        .sum();
     let mut total = 0;
     for reader in readers {
-        let (n, dropped) = reader.join().unwrap();
+        let (n, dropped) = sigtest::join_within(reader, secs(60));
         assert_eq!(dropped, 0, "a live subscription lost events");
         total += n;
     }
@@ -448,14 +465,14 @@ fn faulty_subscribers_do_not_hurt_a_healthy_one() {
         .unwrap();
     let vanisher = thread::spawn(move || {
         for _ in 0..10 {
-            vanishing.recv().unwrap();
+            vanishing.recv_timeout(secs(10)).unwrap();
         }
         // drops its subscription mid-stream
     });
     let mut with_faults: Vec<Duration> = (rounds..2 * rounds).map(ping).collect();
-    vanisher.join().unwrap();
+    sigtest::join_within(vanisher, secs(20));
     let stalled_stats = stalled.stats();
-    let (slow_taken, slow_stats) = slow_reader.join().unwrap();
+    let (slow_taken, slow_stats) = sigtest::join_within(slow_reader, secs(60));
     assert_eq!(stalled_stats.delivered, 8);
     assert_eq!(stalled_stats.dropped, rounds as u64 - 8);
     assert_eq!(slow_stats.delivered + slow_stats.dropped, rounds as u64);
@@ -604,7 +621,7 @@ fn restart_the_bus_while_signals_arrive() {
         bus.shutdown();
     }
     stop.store(true, Ordering::SeqCst);
-    let sent = sender.join().unwrap();
+    let sent = sigtest::join_within(sender, secs(20));
     assert_eq!(sigcore::thread_mask().unwrap(), mask);
     for (signal, found) in set.iter().zip(found) {
         assert_eq!(sigcore::disposition(signal).unwrap(), found, "{signal}");
@@ -635,7 +652,7 @@ fn preexisting_unblocked_threads_survive_a_storm() {
         .map(|_| {
             let done_rx = done_rx.clone();
             thread::spawn(move || {
-                let _ = done_rx.recv();
+                let _ = done_rx.recv_timeout(secs(120));
             })
         })
         .collect();
@@ -671,11 +688,11 @@ fn preexisting_unblocked_threads_survive_a_storm() {
         last = last.max(value);
         received += 1;
     }
-    sender.join().unwrap();
+    sigtest::join_within(sender, secs(60));
     drop(done_tx);
     let blocked_now = early.len();
     for t in early {
-        t.join().unwrap();
+        sigtest::join_within(t, secs(10));
     }
     assert_eq!(sub.stats().dropped, 0);
     println!(
@@ -716,11 +733,11 @@ fn thread_directed_signals_are_not_stranded_silently() {
         .name("user-thread".into())
         .spawn(move || {
             handle_tx.send(sigcore::ThreadHandle::current()).unwrap();
-            let _ = done_rx.recv();
+            let _ = done_rx.recv_timeout(secs(60));
             sigcore::wait_timeout(Signal::USR2, ms(0)).unwrap()
         })
         .unwrap();
-    let target = handle_rx.recv().unwrap();
+    let target = handle_rx.recv_timeout(secs(10)).unwrap();
     target.send(Signal::USR2).unwrap();
     let found = sigcore::stranded().unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
@@ -728,10 +745,7 @@ fn thread_directed_signals_are_not_stranded_silently() {
     assert_eq!(found[0].name, "user-thread");
     assert!(found[0].signals.contains(Signal::USR2));
     drop(done_tx);
-    let taken = user
-        .join()
-        .unwrap()
-        .expect("the thread can still take it itself");
+    let taken = sigtest::join_within(user, secs(10)).expect("the thread can still take it itself");
     assert_eq!(taken.origin.kind(), "tkill");
     assert!(sigcore::stranded().unwrap().is_empty());
     bus.shutdown();
@@ -766,17 +780,7 @@ fn fork_without_exec_gives_a_usable_child() {
         .map_or(1, |()| 0);
         std::process::exit(code);
     }
-    let mut status = 0;
-    let deadline = Instant::now() + secs(20);
-    loop {
-        // SAFETY: waitpid writes the status through a valid pointer.
-        let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if done == pid {
-            break;
-        }
-        assert!(Instant::now() < deadline, "forked child hung");
-        thread::sleep(ms(5));
-    }
+    let status = sigtest::waitpid_within(pid, secs(20));
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "child status {status:#x}"
@@ -808,7 +812,7 @@ fn sending_to_another_users_process_is_refused() {
         "the victim must be untouched"
     );
     victim.kill().unwrap();
-    victim.wait().unwrap();
+    sigtest::wait_within(&mut victim, secs(10));
 }
 
 fn send_as_nobody_to() {

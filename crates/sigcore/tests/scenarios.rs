@@ -14,6 +14,9 @@ use sigcore::{
 };
 use sigtest::{ms, scenario, Scenario, WaitOutcome};
 
+#[path = "scenarios/semantics.rs"]
+mod semantics;
+
 fn me() -> i32 {
     std::process::id() as i32
 }
@@ -46,10 +49,11 @@ fn kill_reaches_a_worker_thread_with_the_sender() {
             (event, thread::current().name().map(str::to_owned))
         })
         .unwrap();
-    thread::spawn(|| sigcore::kill(me(), Signal::USR1).unwrap())
-        .join()
-        .unwrap();
-    let (event, name) = worker.join().unwrap();
+    sigtest::join_within(
+        thread::spawn(|| sigcore::kill(me(), Signal::USR1).unwrap()),
+        Duration::from_secs(10),
+    );
+    let (event, name) = sigtest::join_within(worker, Duration::from_secs(20));
     assert_eq!(event.signal, Signal::USR1);
     assert_eq!(name.as_deref(), Some("worker"));
     assert_eq!(
@@ -102,9 +106,10 @@ fn thread_directed_signal_is_taken_with_wait() {
         .unwrap()
         .is_none());
     let handle = ThreadHandle::current();
-    thread::spawn(move || handle.send(Signal::USR1).unwrap())
-        .join()
-        .unwrap();
+    sigtest::join_within(
+        thread::spawn(move || handle.send(Signal::USR1).unwrap()),
+        Duration::from_secs(10),
+    );
     let event = sigcore::wait_timeout(Signal::USR1, Duration::from_secs(5))
         .unwrap()
         .expect("the thread-directed signal is pending on this thread");
@@ -146,7 +151,10 @@ fn child_exit_arrives_as_sigchld_with_status() {
             status: ChildStatus::Exited(7)
         }
     );
-    assert_eq!(child.wait().unwrap().code(), Some(7));
+    assert_eq!(
+        sigtest::wait_within(&mut child, Duration::from_secs(10)).code(),
+        Some(7)
+    );
 
     let mut sleeper = Command::new("sleep")
         .arg("30")
@@ -165,7 +173,10 @@ fn child_exit_arrives_as_sigchld_with_status() {
         ),
         "{event}"
     );
-    assert_eq!(sleeper.wait().unwrap().signal(), Some(15));
+    assert_eq!(
+        sigtest::wait_within(&mut sleeper, Duration::from_secs(10)).signal(),
+        Some(15)
+    );
 }
 
 fn interval_timer_ticks_arrive_from_the_kernel() {
@@ -338,10 +349,12 @@ fn unblocked_thread_does_not_kill_the_process_or_lose_the_event() {
             .name(name.into())
             .spawn(move || {
                 ready_tx.send(ThreadHandle::current()).unwrap();
-                let _ = done_rx.recv(); // sleeps with SIGUSR1 unblocked
+                // Sleeps with SIGUSR1 unblocked.
+                let _ = done_rx.recv_timeout(Duration::from_secs(60));
             })
             .unwrap();
-        (thread, ready_rx.recv().unwrap().tid())
+        let ready = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        (thread, ready.tid())
     };
     let (early_bird, _) = early("early-bird");
     let (night_owl, owl_tid) = early("night-owl");
@@ -399,8 +412,8 @@ fn unblocked_thread_does_not_kill_the_process_or_lose_the_event() {
         assert_eq!(recv(&signals).origin.value(), Some(value));
     }
     drop(done_tx);
-    early_bird.join().unwrap();
-    night_owl.join().unwrap();
+    sigtest::join_within(early_bird, Duration::from_secs(10));
+    sigtest::join_within(night_owl, Duration::from_secs(10));
 }
 
 /// A real-time signal caught by the safety net on an unprepared thread, followed
@@ -411,9 +424,9 @@ fn stray_and_queued_realtime_signals_all_arrive() {
     let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
     let early = thread::spawn(move || {
         ready_tx.send(ThreadHandle::current()).unwrap();
-        let _ = done_rx.recv();
+        let _ = done_rx.recv_timeout(Duration::from_secs(60));
     });
-    let target = ready_rx.recv().unwrap();
+    let target = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     sigcore::block(rt).unwrap();
     let signals = Signals::with_capacity(rt, 10_000).unwrap();
     // Thread-directed, so each one runs the safety net on that thread until its
@@ -437,7 +450,7 @@ fn stray_and_queued_realtime_signals_all_arrive() {
     assert!(signals.recv_timeout(ms(100)).is_err());
     assert_eq!(signals.dropped(), 0);
     drop(done_tx);
-    early.join().unwrap();
+    sigtest::join_within(early, Duration::from_secs(10));
 }
 
 fn waiter_tid() -> i32 {
@@ -577,11 +590,11 @@ fn an_outside_wake_signal_is_harmless() {
     // Still alive, still serving.
     sigcore::kill(me(), Signal::USR1).unwrap();
     assert_eq!(recv(&signals).signal, Signal::USR1);
-    let child = Command::new("kill")
-        .args([&format!("-{}", wake.number()), &me().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.success());
+    let (outcome, out, err) = sigtest::output_within(
+        Command::new("kill").args([&format!("-{}", wake.number()), &me().to_string()]),
+        Duration::from_secs(10),
+    );
+    assert_eq!(outcome, WaitOutcome::Exited(0), "{out}{err}");
     sigcore::kill(me(), Signal::USR1).unwrap();
     assert_eq!(recv(&signals).signal, Signal::USR1);
 }
@@ -633,9 +646,10 @@ fn hostile_thread_names_are_read_and_escaped() {
     let hostile = thread::spawn(move || {
         sigtest::set_thread_name(b"\x1b]0;pwn\x07\xff\xfe");
         ready_tx.send(ThreadHandle::current()).unwrap();
-        let _ = done_rx.recv(); // leaves SIGUSR1 unblocked: the warning names it
+        // Leaves SIGUSR1 unblocked: the warning names it.
+        let _ = done_rx.recv_timeout(Duration::from_secs(60));
     });
-    let handle = ready_rx.recv().unwrap();
+    let handle = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     let threads = ProcSignals::of_threads(me()).expect("a non-UTF-8 name must not fail the scan");
     let found = threads.iter().find(|t| t.pid == handle.tid()).unwrap();
     assert_eq!(found.name.as_bytes(), b"\x1b]0;pwn\x07\xff\xfe");
@@ -650,7 +664,7 @@ fn hostile_thread_names_are_read_and_escaped() {
     assert!(!warnings.contains('\x1b'), "an escape code reached the log");
     assert!(sigcore::stranded().unwrap().is_empty());
     drop(done_tx);
-    hostile.join().unwrap();
+    sigtest::join_within(hostile, Duration::from_secs(10));
     drop(signals);
     assert!(waiter_gone(), "the idle waiter must still leave");
 }
@@ -769,14 +783,16 @@ fn closing_stops_the_waiter_and_wakes_readers() {
         let signals = Signals::new(Signal::USR2).unwrap();
         tx.send(signals.handle()).unwrap();
         let started = std::time::Instant::now();
-        let result = signals.recv();
-        (result.is_err(), started.elapsed())
+        // Waits for close, which must wake it; bounded so a bug fails, not hangs.
+        let result = signals.recv_timeout(Duration::from_secs(30));
+        let closed = result == Err(sigcore::RecvTimeoutError::Closed);
+        (closed, started.elapsed())
     });
-    let handle = rx.recv().unwrap();
+    let handle = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(thread_names().iter().any(|n| n == "sigcore-waiter"));
     thread::sleep(ms(50));
     handle.close();
-    let (closed, waited) = owner.join().unwrap();
+    let (closed, waited) = sigtest::join_within(owner, Duration::from_secs(40));
     assert!(closed, "recv must fail once closed");
     assert!(waited < Duration::from_secs(2), "close took {waited:?}");
     assert!(waiter_gone(), "{:?}", thread_names());
@@ -810,7 +826,7 @@ fn children_spawned_with_reset_die_on_sigterm() {
         "Command keeps the parent's mask"
     );
     plain.kill().unwrap();
-    plain.wait().unwrap();
+    sigtest::wait_within(&mut plain, Duration::from_secs(10));
 
     for signal in [Signal::TERM, Signal::INT] {
         let mut child = Command::new("sleep")
@@ -824,11 +840,12 @@ fn children_spawned_with_reset_die_on_sigterm() {
             // Given back as found: ignored, as the parent's parent chose.
             assert!(status.ignored.contains(signal), "{signal}");
             child.kill().unwrap();
-            child.wait().unwrap();
+            sigtest::wait_within(&mut child, Duration::from_secs(10));
             continue;
         }
         sigcore::kill(child.id() as i32, signal).unwrap();
-        assert_eq!(child.wait().unwrap().signal(), Some(signal.number()));
+        let status = sigtest::wait_within(&mut child, Duration::from_secs(10));
+        assert_eq!(status.signal(), Some(signal.number()));
     }
 }
 
@@ -922,7 +939,7 @@ fn pidfd_and_bad_targets() {
     let mut child = Command::new("true").spawn().unwrap();
     let pid = child.id() as i32;
     let pidfd = sigcore::Pidfd::open(pid).unwrap();
-    child.wait().unwrap();
+    sigtest::wait_within(&mut child, Duration::from_secs(10));
     assert!(matches!(
         pidfd.send(Signal::USR2),
         Err(Error::NoSuchProcess { .. })
@@ -957,9 +974,8 @@ fn exit_by_signal_reports_the_signal_to_the_parent() {
 fn serve_then_exit_by_term() {
     sigcore::block(Signal::TERM).unwrap();
     let _signals = Signals::new(Signal::TERM).unwrap();
-    thread::spawn(|| sigcore::exit_by_signal(Signal::TERM))
-        .join()
-        .unwrap();
+    let exiting = thread::spawn(|| sigcore::exit_by_signal(Signal::TERM));
+    sigtest::join_within(exiting, Duration::from_secs(10));
 }
 
 /// A sink that owns another registration: dropping the outer one drops the
@@ -999,7 +1015,7 @@ fn registering_from_a_sink_is_an_error() {
 }
 
 fn main() {
-    sigtest::run(&[
+    let scenarios = [
         scenario!(kill_reaches_a_worker_thread_with_the_sender),
         scenario!(sigqueue_payload_arrives_intact),
         scenario!(tgkill_to_the_waiter_is_decoded_as_tkill),
@@ -1038,5 +1054,6 @@ fn main() {
         scenario!(hostile_thread_names_are_read_and_escaped),
         scenario!(a_foreign_handler_on_sigrtmax_moves_the_wake_signal),
         Scenario::new("_serve_then_exit_by_term", serve_then_exit_by_term).helper(),
-    ]);
+    ];
+    sigtest::run(&[&scenarios[..], semantics::SCENARIOS].concat());
 }

@@ -4,7 +4,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::runner::SCENARIO_VAR;
+use crate::runner::{AS_NOBODY_VAR, SCENARIO_VAR};
 use crate::wait::{supervise, WaitOutcome};
 use crate::{os, proc};
 
@@ -174,4 +174,47 @@ fn start_helper(mut command: Command, name: &str, extra_env: &[(&str, String)]) 
         pid: child.id() as i32,
         inner: Some(child),
     }
+}
+
+/// Runs scenario `name` of this binary again, in a new process that drops to
+/// `nobody` (`setgroups`, `setgid`, `setuid`: see [`crate::become_nobody`])
+/// before the scenario's body starts, and asserts that it passes. For
+/// identity-sensitive behaviour (sender filters, permission to signal, what
+/// children inherit) that a suite run as root would otherwise check for root
+/// only. Not root: prints a `skipped:` line and returns.
+///
+/// The re-run gets `deadline` (its own [`crate::deadline`] is the scenario's
+/// timeout, as usual).
+///
+/// # Panics
+///
+/// When the re-run fails: panics, exits non-zero, dies by a signal or runs
+/// past `deadline`. Its output is part of the message.
+///
+/// # Examples
+///
+/// ```no_run
+/// fn filters_judge_by_my_uid() { /* uses sigcore::current_uid() */ }
+///
+/// fn filters_judge_by_my_uid_as_nobody() {
+///     sigtest::rerun_as_nobody("filters_judge_by_my_uid", sigtest::ms(30_000));
+/// }
+/// ```
+pub fn rerun_as_nobody(name: &str, deadline: Duration) {
+    if !crate::running_as_root() {
+        println!("skipped: needs root to become nobody");
+        return;
+    }
+    let (outcome, stdout, stderr) =
+        run_helper(name, &[(AS_NOBODY_VAR, "1".to_owned())]).wait(deadline);
+    assert_eq!(
+        outcome,
+        WaitOutcome::Exited(0),
+        "{name} as nobody:\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
+    );
+    assert!(
+        !stdout.contains("skipped:"),
+        "{name} skipped its checks as nobody:\n{stdout}"
+    );
+    print!("{stdout}");
 }

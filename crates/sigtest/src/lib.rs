@@ -67,8 +67,22 @@
 //!
 //! Having a group of its own, a scenario is not in the terminal's foreground
 //! group: it must not read from the terminal (its stdin is `/dev/null`).
+//!
+//! # Inside a scenario
+//!
+//! - Waits with a deadline, so that a broken library fails a test instead of
+//!   stalling it until the harness kills it: [`join_within`] (threads),
+//!   [`wait_within`] (a std `Child`), [`waitpid_within`] (a raw `fork`),
+//!   [`output_within`] (a command's output, read as it comes), [`eventually`].
+//! - Other identities: [`rerun_as_nobody`] runs a scenario again in a process
+//!   that dropped to `nobody` first (the suite usually runs as root, which
+//!   hides what a sender filter or a permission check does for anyone else);
+//!   [`become_nobody`], [`let_nobody_signal_me`] for helpers.
+//! - Hostile senders: [`park_until_full`], [`limit_signal_queue`],
+//!   [`forge_sigqueue`], [`provoke_sigio`].
 #![deny(missing_docs)]
 
+mod bounded;
 mod capture;
 mod child;
 mod options;
@@ -78,7 +92,8 @@ mod proc;
 mod runner;
 mod wait;
 
-pub use child::{helper_command, run_helper, run_helper_as_pid1, Child};
+pub use bounded::{join_within, output_within, wait_within, waitpid_within};
+pub use child::{helper_command, rerun_as_nobody, run_helper, run_helper_as_pid1, Child};
 pub use os::{
     become_nobody, forge_sigqueue, let_nobody_signal_me, limit_signal_queue, park_until_full,
     provoke_sigio, running_as_root, set_thread_name, signal_queue, tgkill, NOBODY,

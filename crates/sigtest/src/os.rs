@@ -312,3 +312,26 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], millis: i32) -> i32 {
     // keeps the descriptors open during the call.
     unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) }
 }
+
+/// `waitpid(pid, WNOHANG)`: the raw status once child `pid` has ended.
+pub(crate) fn waitpid_nohang(pid: i32) -> io::Result<Option<i32>> {
+    let mut status = 0;
+    // SAFETY: `status` is valid for writes; WNOHANG never blocks.
+    let ret = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    match ret {
+        r if r == pid => Ok(Some(status)),
+        r if r < 0 => Err(io::Error::last_os_error()),
+        _ => Ok(None),
+    }
+}
+
+/// SIGKILLs child `pid` and reaps it. Only for an unreaped child of ours, whose
+/// pid cannot have been reused.
+pub(crate) fn kill_and_reap(pid: i32) {
+    let mut status = 0;
+    // SAFETY: kill takes integers; `status` is valid for writes.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, &mut status, 0);
+    }
+}

@@ -10,6 +10,9 @@ use crate::wait::{describe, supervise, WaitOutcome};
 
 /// Name of the variable that tells a re-executed binary which scenario to run.
 pub(crate) const SCENARIO_VAR: &str = "SIGTEST_SCENARIO";
+/// Set (to anything) by [`crate::rerun_as_nobody`]: the re-executed scenario
+/// drops to `nobody` before its body runs.
+pub(crate) const AS_NOBODY_VAR: &str = "SIGTEST_AS_NOBODY";
 
 /// One test: a function run on the main thread of a fresh process.
 #[derive(Clone, Copy)]
@@ -110,6 +113,10 @@ pub fn run(scenarios: &[Scenario]) -> ! {
         };
         if !scenario.helper {
             let _ = DEADLINE.set(started + scenario.timeout);
+        }
+        if std::env::var_os(AS_NOBODY_VAR).is_some() {
+            std::env::remove_var(AS_NOBODY_VAR);
+            crate::become_nobody();
         }
         (scenario.body)();
         std::process::exit(0);
