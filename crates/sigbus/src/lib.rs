@@ -142,7 +142,7 @@
 //! | `signal(SignalKind::hangup())?` inside a runtime | `bus.subscribe(Signal::HUP)?` anywhere, before or outside any runtime | no "no reactor running" panic; any executor; a set of signals in one stream |
 //! | `stream.recv().await` → `Option<()>` | `sub.recv_async().await` → `SignalEvent` | who sent it (pid, uid), `sigqueue` payloads, child status, sequence number |
 //! | one stream per signal | `bus.subscribe([Signal::HUP, Signal::USR1])` | one stream for several signals |
-//! | the handler stays for the life of the process (the default action never comes back) | dropping the last subscription restores the previous disposition | a released SIGINT kills again |
+//! | the handler stays for the life of the process (the default action never comes back) | dropping the last subscription restores the previous disposition | the default action can come back: a released SIGINT kills again once [`unblock`]ed (the start-up `block` stays until then) |
 //! | `ctrl_c().await` | `bus.shutdown_coordinator(grace)?.notice().recv_async().await` | a grace period, actors told, a second Ctrl-C forcing the exit |
 //!
 //! ```
@@ -173,12 +173,12 @@
 //! ```
 //! use std::process::Command;
 //! use std::time::Duration;
-//! use sigcore::{ChildStatus, CommandExt, Signal};
+//! use sigbus::{ChildStatus, Signal};
 //!
-//! sigcore::block(Signal::CHLD.into())?; // first thing in main
+//! sigbus::block(Signal::CHLD)?; // first thing in main
 //! let bus = sigbus::Bus::new();
 //! let reaper = bus.reaper().subreaper(true).start()?;
-//! let child = reaper.spawn(Command::new("sh").args(["-c", "exit 3"]).reset_signals())?;
+//! let child = reaper.spawn(Command::new("sh").args(["-c", "exit 3"]))?;
 //! let exit = child.wait_timeout(Duration::from_secs(30)).expect("sh exits");
 //! assert_eq!(exit.status, ChildStatus::Exited(3));
 //! reaper.stop();
@@ -195,14 +195,14 @@
 //! ```
 //! use std::process::Command;
 //! use std::time::Duration;
-//! use sigcore::Signal;
+//! use sigbus::Signal;
 //!
 //! // First thing in main, before any thread exists.
 //! let mut sleep = Command::new("sleep");
 //! sleep.arg("30");
 //! let mut init = sigbus::Init::builder(sleep).subreaper(true).start()?;
 //! // A supervisor's `kill -TERM <init>`: the init passes it on to `sleep`.
-//! sigcore::raise(Signal::TERM)?;
+//! sigbus::raise(Signal::TERM)?;
 //! let exit = init.wait_timeout(Duration::from_secs(30))?.expect("sleep ends");
 //! assert_eq!(exit.code, 143); // 128 + SIGTERM, as a shell reports it
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -283,8 +283,8 @@ pub use crate::{
 };
 // What a sigbus program touches from sigcore, so it needs no other import.
 pub use sigcore::{
-    block, kill, raise, sigqueue, ChildStatus, CommandExt, Origin, RecvError, RecvTimeoutError,
-    Signal, SignalEvent, SignalSet, ThreadHandle, TryRecvError,
+    block, kill, raise, sigqueue, unblock, ChildStatus, CommandExt, Origin, RecvError,
+    RecvTimeoutError, Signal, SignalEvent, SignalSet, ThreadHandle, TryRecvError,
 };
 
 /// The layer below, whole: everything else (timers, dispositions, masks,

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use log::{debug, warn};
-use sigcore::{ChildExit, Origin, Pidfd, Signal, SignalEvent};
+use sigcore::{ChildExit, CommandExt, Origin, Pidfd, Signal, SignalEvent};
 
 use crate::{Bus, BusError, Subscription};
 
@@ -181,7 +181,9 @@ impl Shared {
 impl Reaper {
     /// Spawns `command`, its child registered with the reaper before any
     /// SIGCHLD for it can be handled: its exit is kept for the returned handle.
-    /// Combine with [`sigcore::CommandExt::reset_signals`] for normal signals.
+    /// The child gets normal signals: [`sigcore::CommandExt::reset_signals`]
+    /// is applied (the signal mask and ignores the process started with, not
+    /// the blocks sigcore and the bus added).
     ///
     /// # Errors
     ///
@@ -194,7 +196,7 @@ impl Reaper {
         // Held across spawn and registration: the reaper cannot look at the
         // child before it is known as ours.
         let mut state = self.shared.lock();
-        let mut child = command.spawn()?;
+        let mut child = command.reset_signals().spawn()?;
         let pid = child.id() as i32;
         let slot = Arc::new(Slot::default());
         state.owned.insert(pid, Arc::clone(&slot));

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{after, bounded, select, unbounded, Receiver, Sender};
+use crossbeam_channel::{after, bounded, never, select, unbounded, Receiver, Sender};
 use log::{debug, warn};
 use sigcore::{Signal, SignalSet, Signals};
 
@@ -427,15 +427,26 @@ impl Run {
         outcome: Sender<ShutdownOutcome>,
     ) {
         let down = self.bus.inner.down();
-        let first = select! {
-            recv(self.signals.receiver()) -> event => match event {
-                Ok(event) => Some(event.signal),
-                Err(_) => return,
-            },
-            recv(triggered) -> _ => None,
-            recv(escalations) -> _ => None,
-            // The bus was shut down some other way: nothing to coordinate.
-            recv(down) -> _ => return,
+        let (mut triggered, mut escalations) = (triggered, escalations);
+        let first = loop {
+            select! {
+                recv(self.signals.receiver()) -> event => match event {
+                    Ok(event) => break Some(event.signal),
+                    Err(_) => return,
+                },
+                // A dropped coordinator can trigger nothing more; it must not
+                // start a shutdown (its notices and escape hatch live on).
+                recv(triggered) -> request => match request {
+                    Ok(()) => break None,
+                    Err(_) => triggered = never(),
+                },
+                recv(escalations) -> request => match request {
+                    Ok(()) => break None,
+                    Err(_) => escalations = never(),
+                },
+                // The bus was shut down some other way: nothing to coordinate.
+                recv(down) -> _ => return,
+            }
         };
         let started = Instant::now();
         // A grace of Duration::MAX means "wait as long as it takes".

@@ -637,6 +637,33 @@ fn plain_threads_get_the_shutdown_notice() {
     coordinator.disarm();
 }
 
+/// Keeping only the notice (the coordinator itself dropped at once, as in
+/// `bus.shutdown_coordinator(grace)?.notice()`) starts no shutdown: the bus
+/// stays up until a signal comes, and then the notice says which.
+fn a_dropped_coordinator_starts_no_shutdown() {
+    sigcore::block([Signal::INT, Signal::TERM]).unwrap();
+    let bus = Bus::new();
+    let notice = bus.shutdown_coordinator(secs(5)).unwrap().notice();
+    let work = bus.subscribe(Signal::USR1).unwrap();
+    assert!(
+        notice.recv_timeout(ms(300)).is_err(),
+        "no notice without a signal"
+    );
+    assert!(!bus.is_closed(), "the bus must stay up");
+    sigcore::raise(Signal::USR1).unwrap();
+    assert!(work.recv_timeout(secs(10)).is_ok(), "the bus still routes");
+    sigcore::raise(Signal::TERM).unwrap();
+    assert_eq!(
+        notice.recv_timeout(secs(10)).unwrap().signal,
+        Some(Signal::TERM)
+    );
+    let deadline = Instant::now() + secs(10);
+    while !bus.is_closed() {
+        assert!(Instant::now() < deadline, "the shutdown never finished");
+        thread::sleep(ms(1));
+    }
+}
+
 fn subscribe_in_a_helper(signal: Signal) -> sigbus::Subscription {
     let bus = Bus::new();
     bus.subscribe(signal).unwrap()
@@ -957,6 +984,7 @@ fn main() {
         scenario!(a_second_signal_during_the_drain_ends_the_process),
         Scenario::new("_draining_child", draining_child).helper(),
         scenario!(plain_threads_get_the_shutdown_notice),
+        scenario!(a_dropped_coordinator_starts_no_shutdown),
         scenario!(a_subscription_outlives_its_bus_handle),
         scenario!(an_actor_outlives_its_bus_handles),
         Scenario::new("_coordinated_child", coordinated_child).helper(),

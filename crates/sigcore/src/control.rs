@@ -310,7 +310,14 @@ pub fn disposition(signal: Signal) -> Result<Disposition> {
     if waiter::armed().contains(signal) {
         return Ok(Disposition::Served);
     }
-    Ok(match sys::disposition(signal).map_err(io("sigaction"))? {
+    let current = sys::current(signal).map_err(io("sigaction"))?;
+    // sigcore's handler without a waiter: a child forked without exec, where
+    // the handler passes each delivery on to what it replaced. Say that.
+    let raw = match waiter::original(signal) {
+        Some(original) if current.is_ours() => original,
+        _ => current.kind(),
+    };
+    Ok(match raw {
         sys::RawDisposition::Default => Disposition::Default,
         sys::RawDisposition::Ignore => Disposition::Ignore,
         sys::RawDisposition::Handler => Disposition::Handler,

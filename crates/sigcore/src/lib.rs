@@ -157,8 +157,10 @@
 //!   symptom (signals blocked but neither caught nor waited for).
 //!   A child of `fork` without `exec` has no waiter:
 //!   its signals stay blocked until it creates a registration of its own (sigcore
-//!   notices the new pid and starts a fresh waiter; what the child inherited from
-//!   the parent is inert). As with any library that uses locks, `fork` while
+//!   notices the new pid and starts a fresh waiter). What the child inherited
+//!   from the parent serves nothing: [`disposition`] reports what sigcore
+//!   replaced, and a served signal the child unblocks goes to that disposition
+//!   (sigcore's inherited handler puts it back and passes the signal on). As with any library that uses locks, `fork` while
 //!   another thread is inside a sigcore call (registering, releasing) can leave
 //!   the child with a lock nobody will release: fork from a quiet moment, or exec.
 //! - A [`Sink`] runs on the waiter thread: it must not block.

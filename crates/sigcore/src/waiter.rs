@@ -88,9 +88,18 @@ fn await_reply<T>(answer: &Receiver<T>) -> Result<T> {
     }
 }
 
-/// Signals sigcore serves right now.
+/// Signals sigcore serves right now. None in a child forked without exec:
+/// what the parent served, the child inherited without a waiter.
 pub(crate) fn armed() -> SignalSet {
+    if sys::serving_pid() != sys::getpid() {
+        return SignalSet::empty();
+    }
     SignalSet::from_bits(ARMED.load(Ordering::SeqCst))
+}
+
+/// What sigcore replaced when it started serving `signal`, if it ever did.
+pub(crate) fn original(signal: Signal) -> Option<sys::RawDisposition> {
+    saved()[signal.number() as usize].as_ref().map(|s| s.kind())
 }
 
 /// Signals held in the kernel.
@@ -719,6 +728,9 @@ impl Waiter {
             let slot = &mut originals[signal.number() as usize];
             let first = slot.is_none();
             if first {
+                // For the handler too: a delivery it gets after the release, or
+                // in a forked child, goes on to this.
+                replaced.remember_as_original(signal);
                 *slot = Some(replaced);
             }
             first

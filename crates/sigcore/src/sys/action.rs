@@ -60,7 +60,7 @@ impl SavedAction {
     }
 }
 
-fn net_handler() -> libc::sighandler_t {
+pub(super) fn net_handler() -> libc::sighandler_t {
     super::net::on_stray_signal
         as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
         as libc::sighandler_t
@@ -71,6 +71,13 @@ fn siginfo_from_raw(raw: &RawInfo) -> libc::siginfo_t {
     let words = super::info::words_from_raw(raw);
     // SAFETY: siginfo_t is 128 bytes of plain data, as the words are.
     unsafe { std::mem::transmute::<[i32; 32], libc::siginfo_t>(words) }
+}
+
+impl SavedAction {
+    /// Tells the safety-net handler this is what sigcore replaced for `signal`.
+    pub(crate) fn remember_as_original(&self, signal: Signal) {
+        super::net::remember_original(signal.number(), &self.0);
+    }
 }
 
 /// The current disposition of `signal`, to keep or compare.

@@ -45,7 +45,7 @@ pub(crate) use startup::{blocked_at_start, ignored_at_start};
 pub(crate) use timer::{alarm, getitimer, setitimer};
 pub(crate) use wake::{
     clear as clear_wake, create_timer as create_wake_timer, delete_timer as delete_wake_timer,
-    ring as wake_waiter, set_target as set_wake_target, set_timer as set_wake_timer,
+    ring as wake_waiter, serving_pid, set_target as set_wake_target, set_timer as set_wake_timer,
     target_tid as wake_target_tid,
 };
 

@@ -15,12 +15,22 @@
 //!    that thread blocks it from now on and later instances take the fast path;
 //! 3. wakes the waiter ([`super::wake::ring`]).
 //!
+//! A delivery can also reach the handler for a signal sigcore does not serve
+//! *here*: the kernel chose the handler just before a release restored the
+//! previous disposition, or the process is a child forked without exec, which
+//! inherited the handler but not the waiter. The signal is then passed on to
+//! the disposition sigcore replaced (put back first in a forked child) by
+//! queueing it again to the same thread with its `siginfo`, so it is handled
+//! as if it had come a moment later. A handler installed over sigcore's that
+//! calls it as its predecessor is left alone.
+//!
 //! Every call made here is async-signal-safe: atomics on static memory, plain loads
 //! from the kernel-provided `siginfo_t`/`ucontext_t`, `sigaddset` (listed by POSIX),
-//! and the ring's `getpid`, `tgkill` and `timer_settime` system calls (see its
-//! docs). `errno` is saved and restored around it.
+//! the ring's `getpid`, `tgkill` and `timer_settime` system calls (see its
+//! docs), and for a signal passed on `sigaction`, `sigemptyset`, `sigaddset`,
+//! `gettid` and `rt_tgsigqueueinfo`. `errno` is saved and restored around it.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::wake;
 
@@ -198,21 +208,146 @@ pub(crate) fn set_served(bits: u64) {
     SERVED.store(bits, Ordering::SeqCst);
 }
 
+/// The disposition sigcore replaced for one signal (and restores on release),
+/// readable from the handler: handler address, flags, and the first 64
+/// signals of its mask.
+struct Original {
+    known: AtomicBool,
+    handler: AtomicUsize,
+    flags: AtomicI32,
+    mask: AtomicU64,
+}
+
+#[allow(clippy::declare_interior_mutable_const)] // only used to initialise ORIGINALS
+const UNKNOWN: Original = Original {
+    known: AtomicBool::new(false),
+    handler: AtomicUsize::new(0),
+    flags: AtomicI32::new(0),
+    mask: AtomicU64::new(0),
+};
+static ORIGINALS: [Original; 65] = [UNKNOWN; 65];
+
+/// Records the disposition sigcore replaced for `signo`, for the handler.
+pub(crate) fn remember_original(signo: i32, action: &libc::sigaction) {
+    let Some(slot) = ORIGINALS.get(signo as usize) else {
+        return;
+    };
+    let mask = (1..=64).fold(0u64, |bits, n| {
+        // SAFETY: sigismember reads the valid mask of `action` for 1..=64.
+        if unsafe { libc::sigismember(&action.sa_mask, n) } == 1 {
+            bits | 1 << (n - 1)
+        } else {
+            bits
+        }
+    });
+    slot.known.store(false, Ordering::SeqCst);
+    slot.handler.store(action.sa_sigaction, Ordering::SeqCst);
+    slot.flags.store(action.sa_flags, Ordering::SeqCst);
+    slot.mask.store(mask, Ordering::SeqCst);
+    slot.known.store(true, Ordering::SeqCst);
+}
+
+/// The disposition of `signo` now, from inside the handler.
+fn disposition_now(signo: i32) -> Option<libc::sigaction> {
+    let mut old = std::mem::MaybeUninit::<libc::sigaction>::uninit();
+    // SAFETY: sigaction is async-signal-safe; a null new action only reads.
+    if unsafe { libc::sigaction(signo, std::ptr::null(), old.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: filled by the successful call.
+    Some(unsafe { old.assume_init() })
+}
+
+/// In a forked child: puts back the disposition sigcore replaced (the default
+/// if it never knew it). Async-signal-safe: sigemptyset, sigaddset, sigaction.
+fn put_back_original(signo: i32) {
+    let slot = &ORIGINALS[signo as usize];
+    // SAFETY: a zeroed sigaction is valid (empty mask, no flags, SIG_DFL).
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    if slot.known.load(Ordering::SeqCst) {
+        action.sa_sigaction = slot.handler.load(Ordering::SeqCst);
+        action.sa_flags = slot.flags.load(Ordering::SeqCst);
+        let mask = slot.mask.load(Ordering::SeqCst);
+        // SAFETY: `action.sa_mask` is a valid sigset_t; both calls only write it.
+        unsafe {
+            libc::sigemptyset(&mut action.sa_mask);
+            for n in (1..=64).filter(|n| mask & (1 << (n - 1)) != 0) {
+                libc::sigaddset(&mut action.sa_mask, n);
+            }
+        }
+    }
+    // SAFETY: a valid action (glibc's wrapper sets its own restorer).
+    unsafe { libc::sigaction(signo, &action, std::ptr::null_mut()) };
+}
+
+/// Queues the signal again to this thread, `siginfo` and all, for the
+/// disposition now in place to take when the handler returns (the thread
+/// does not block it: that is how the handler came to run here).
+fn raise_again(signo: i32, info: *const libc::siginfo_t) {
+    let (pid, tid) = (super::getpid(), super::gettid());
+    // SAFETY: `info` is the kernel's siginfo for this delivery (non-null); to
+    // its own process a thread may queue any code. Plain integers otherwise.
+    let queued = !info.is_null()
+        && unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, signo, info) } == 0;
+    // SAFETY: tgkill takes three integers. For a standard signal it cannot
+    // fail; a real-time one with a full queue is counted as lost.
+    if !queued && unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, signo) } != 0 {
+        SENDERS_LOST.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A delivery for a signal sigcore does not serve here (see the module docs).
+/// Returns `false` when sigcore's handler is in place and the signal is to be
+/// served after all.
+fn pass_on(signo: i32, info: *const libc::siginfo_t, forked: bool) -> bool {
+    let Some(now) = disposition_now(signo) else {
+        return true;
+    };
+    if now.sa_sigaction == super::action::net_handler() {
+        if !forked {
+            // Still sigcore's, in the process that serves: serve it.
+            return false;
+        }
+        // A forked child: nobody here reads the ring. Back to the original.
+        put_back_original(signo);
+        SERVED.fetch_and(!(1 << (signo - 1)), Ordering::SeqCst);
+        raise_again(signo, info);
+        return true;
+    }
+    let slot = &ORIGINALS[signo as usize];
+    if slot.known.load(Ordering::SeqCst) && now.sa_sigaction == slot.handler.load(Ordering::SeqCst)
+    {
+        // Released a moment ago: the kernel had already picked this handler.
+        raise_again(signo, info);
+    }
+    // Otherwise a handler installed over sigcore's is calling it as its
+    // predecessor: that one has the signal already.
+    true
+}
+
 /// The handler itself. See the module docs for why each step is allowed here.
 pub(super) extern "C" fn on_stray_signal(
     signo: libc::c_int,
     info: *mut libc::siginfo_t,
     context: *mut libc::c_void,
 ) {
-    let served =
-        (1..=64).contains(&signo) && SERVED.load(Ordering::SeqCst) & (1 << (signo - 1)) != 0;
+    if !(1..=64).contains(&signo) {
+        return;
+    }
     let chained = CHAINING_TID.load(Ordering::SeqCst);
-    if !served || (chained != 0 && chained == super::gettid()) {
+    if chained != 0 && chained == super::gettid() {
         return;
     }
     // SAFETY: __errno_location returns this thread's errno slot; reading and
     // writing it is how handlers preserve errno for the code they interrupted.
     let saved_errno = unsafe { *libc::__errno_location() };
+    let served = SERVED.load(Ordering::SeqCst) & (1 << (signo - 1)) != 0;
+    let forked = wake::serving_pid() != super::getpid();
+    if (!served || forked) && pass_on(signo, info, forked) {
+        // SAFETY: as above, restores the interrupted code's errno.
+        unsafe { *libc::__errno_location() = saved_errno };
+        return;
+    }
     let raw = if info.is_null() {
         RawInfo {
             signo,

@@ -82,6 +82,15 @@ pub(crate) fn set_timer(timer: i32) {
     TIMER.store(timer, Ordering::SeqCst);
 }
 
+/// The process whose waiter serves signals (0 when none runs): a forked child
+/// inherits the value, not the waiter.
+pub(crate) fn serving_pid() -> i32 {
+    if TID.load(Ordering::SeqCst) == 0 {
+        return 0;
+    }
+    PID.load(Ordering::SeqCst)
+}
+
 /// The waiter thread's kernel id, 0 when none runs.
 pub(crate) fn target_tid() -> i32 {
     TID.load(Ordering::SeqCst)

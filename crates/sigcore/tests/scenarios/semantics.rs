@@ -43,7 +43,7 @@ pub const SCENARIOS: &[Scenario] = &[
     scenario!(sending_follows_the_senders_uid),
     scenario!(sending_follows_the_senders_uid_as_nobody),
     scenario!(children_spawned_with_reset_die_on_sigterm_as_nobody),
-    scenario!(known_bug_a_forked_child_that_unblocks_an_inherited_signal_swallows_it).ignored(),
+    scenario!(a_forked_child_that_unblocks_an_inherited_signal_gets_its_original_disposition),
 ];
 
 /// Whether thread `tid` of this process sits in system call `nr` now
@@ -623,16 +623,13 @@ fn children_spawned_with_reset_die_on_sigterm_as_nobody() {
     sigtest::rerun_as_nobody("children_spawned_with_reset_die_on_sigterm", secs(30));
 }
 
-/// **KNOWN LIBRARY BUG** (issue 15 report; ignored until fixed or documented,
-/// then drop `.ignored()`): a child of `fork` (no exec) inherits sigcore's
-/// safety-net handler and its "served" bits, but no waiter. The docs call
-/// that inheritance inert; it is not: when the child unblocks SIGTERM and gets
-/// one, the inherited handler records it in a ring nobody drains (its ring to
-/// the waiter is suppressed in a child) and returns. The child survives
-/// SIGTERM, and `sigcore::disposition` says `Served` although nothing serves
-/// it there. Expected: the disposition found before sigcore (here the
-/// default), so the child dies by SIGTERM.
-fn known_bug_a_forked_child_that_unblocks_an_inherited_signal_swallows_it() {
+/// A child of `fork` (no exec) inherits sigcore's safety-net handler and its
+/// "served" bits, but no waiter. When it unblocks SIGTERM and gets one, the
+/// handler must pass it on to the disposition sigcore replaced (here the
+/// default), so the child dies by SIGTERM, and `sigcore::disposition` must say
+/// that disposition, not `Served` (before the fix the handler recorded it in a
+/// ring nobody drains, and the child survived).
+fn a_forked_child_that_unblocks_an_inherited_signal_gets_its_original_disposition() {
     if sigcore::disposition(Signal::TERM).unwrap() != Disposition::Default {
         println!("skipped: SIGTERM did not start at its default");
         return;
