@@ -262,6 +262,8 @@ mod shutdown;
 mod stats;
 mod subscription;
 
+pub mod guide;
+
 pub use crate::{
     actor::{Actor, ActorBuilder, ActorExit, ActorRef, Context, Supervision, DEFAULT_MESSAGES},
     bus::{Bus, SubscriptionBuilder, DEFAULT_MAILBOX},
