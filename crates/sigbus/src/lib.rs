@@ -64,8 +64,10 @@
 //! | to spawn children and reap them without stealing anyone's exit status | [`Bus::reaper`] |
 //! | to run one command as a container's PID 1 (what tini and dumb-init do) | [`Init`], or the `sigbus init` command |
 //!
-//! Coming from elsewhere: [Python's `signal`](../README.md) has a mapping in the
-//! README; the crate's tables below cover `tokio::signal`.
+//! Coming from elsewhere: the [`guide`] has what you wrote there and what you
+//! write here, from [Python's `signal`](guide::from_python),
+//! [signal-hook](guide::from_signal_hook), [`tokio::signal`](guide::from_tokio)
+//! and [Go's `os/signal`](guide::from_go).
 //!
 //! # Blocking calls, `EINTR` and logs
 //!
