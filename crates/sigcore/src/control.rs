@@ -307,7 +307,7 @@ pub enum Disposition {
 /// # Ok::<(), sigcore::Error>(())
 /// ```
 pub fn disposition(signal: Signal) -> Result<Disposition> {
-    if waiter::armed().contains(signal) {
+    if waiter::armed().contains(signal) && waiter::serving_here() {
         return Ok(Disposition::Served);
     }
     let current = sys::current(signal).map_err(io("sigaction"))?;

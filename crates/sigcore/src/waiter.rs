@@ -88,13 +88,16 @@ fn await_reply<T>(answer: &Receiver<T>) -> Result<T> {
     }
 }
 
-/// Signals sigcore serves right now. None in a child forked without exec:
-/// what the parent served, the child inherited without a waiter.
+/// Signals sigcore serves right now. In a child forked without exec, what the
+/// parent served (see [`serving_here`]).
 pub(crate) fn armed() -> SignalSet {
-    if sys::serving_pid() != sys::getpid() {
-        return SignalSet::empty();
-    }
     SignalSet::from_bits(ARMED.load(Ordering::SeqCst))
+}
+
+/// Whether this process has the waiter: not a child forked without exec,
+/// which inherits the parent's state but not its thread.
+pub(crate) fn serving_here() -> bool {
+    sys::serving_pid() == sys::getpid()
 }
 
 /// What sigcore replaced when it started serving `signal`, if it ever did.
