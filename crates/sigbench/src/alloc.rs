@@ -1,7 +1,8 @@
 //! A counting global allocator: `System` plus two relaxed atomic counters.
 //!
-//! One of the two modules with `unsafe` (with [`crate::raw`]): `GlobalAlloc` is an
-//! unsafe trait, and every method only forwards to `System`.
+//! One of the three modules with `unsafe` (with [`crate::raw`] and
+//! [`crate::epoll`]): `GlobalAlloc` is an unsafe trait, and every method only
+//! forwards to `System`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -17,14 +17,30 @@
 //! - `sigcore`: sigcore's waiter thread, a [`sigcore::Sink`] records.
 //! - `sigbus`, `sigbus-actor`: one subscription read on a worker thread; the
 //!   same through an actor's mailbox.
+//! - `sigbus-async`: one subscription awaited with `recv_async` by a task on a
+//!   tokio current-thread runtime on a thread of its own (the time is taken in
+//!   the task); compared with `sigbus` and with `peer-tokio`.
+//! - `sigbus-fd`: one subscription woken through its readiness fd
+//!   ([`sigbus::Subscription::ready_fd`]) in a plain level-triggered
+//!   `epoll_wait` loop, drained with `try_recv` until `Empty`; compared with
+//!   `sigbus`.
 //! - `sigbus-fanout-K` and `floor-fanout-K` (K = 4, 16, 64, 256): K receiving
 //!   threads; time until the last and until the first has the event.
 //! - `peer-signal-hook`: `signal_hook::iterator::Signals` forwarding to a worker.
+//! - `peer-tokio`: `tokio::signal::unix::signal(SignalKind::user_defined1())`
+//!   awaited by a task on the same kind of runtime as `sigbus-async`: tokio's
+//!   own signal handling.
 //! - `floor-hop-throughput`, `rt-throughput-1`, `rt-throughput-4`: a stream of
 //!   queued real-time signals with sequence-number payloads; events/s, losses and
 //!   ordering.
-//! - `alloc`: allocations per routed event (through [`CountingAlloc`]) and
-//!   resident memory per 1,000 idle subscriptions.
+//! - `alloc`, `alloc-async`: allocations per routed event (through
+//!   [`CountingAlloc`]), read by a thread in `recv` or by the `sigbus-async`
+//!   task, and resident memory per 1,000 idle subscriptions.
+//!
+//! The table's ratio columns divide by the same run's `floor-hop`,
+//! `peer-signal-hook` and `sigbus` rows (`p50/hop`, `p50/peer`, `p50/bus`); a
+//! `p50 ratios` line sums up `sigbus-async` and `sigbus-fd` over `sigbus`, and
+//! `sigbus-async` over `peer-tokio`, when those rows ran.
 //!
 //! # Anatomy of the crate
 //!
@@ -74,6 +90,22 @@
 //! - `peer-signal-hook` gets its best case: SIGUSR1 is blocked in every thread
 //!   except signal-hook's iterator thread, so its handler runs on the thread that
 //!   reads its pipe (one wake-up instead of two).
+//! - `peer-tokio` gets the same best case. tokio's handler must run somewhere,
+//!   so SIGUSR1 cannot stay blocked everywhere as sigbus wants it: it stays
+//!   blocked in the sending main thread (blocked before any thread exists) and is
+//!   unblocked only in the runtime's thread, right after `signal()` installed the
+//!   handler and before the first round. The kernel then delivers every ping to
+//!   that thread, interrupting its `epoll_wait`; the handler writes tokio's pipe
+//!   on the thread whose next `epoll_wait` reads it, and no other thread is
+//!   woken. This is fair, and if anything flatters tokio: in an application
+//!   where the signal is unblocked in other threads too, the kernel may run the
+//!   handler on any of them, and its pipe write must then wake the runtime's
+//!   thread, a second wake-up. The sigbus rows keep the signal blocked
+//!   everywhere, as sigbus requires.
+//! - `sigbus-async` and `peer-tokio` use the same runtime: current-thread, IO
+//!   driver enabled (`tokio::signal` needs it, and an application's runtime has
+//!   it), so an idle runtime parks in `epoll_wait` and a wake from another
+//!   thread writes its eventfd. Both await in a spawned task, not in `block_on`.
 //! - `alloc` needs [`CountingAlloc`] as the binary's global allocator; without
 //!   it that variant fails with a message saying so.
 #![deny(missing_docs)]
@@ -83,6 +115,7 @@
 mod alloc;
 mod bench_main;
 mod child;
+mod epoll;
 mod error;
 mod histogram;
 mod options;

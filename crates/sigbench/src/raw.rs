@@ -1,9 +1,9 @@
 //! The raw libc baseline: `sigwaitinfo`/`sigtimedwait` on a plain `sigset_t`,
 //! plus the page size for resident-memory figures.
 //!
-//! One of the two modules with `unsafe` (with [`crate::alloc`]). The floor
-//! variants call the kernel directly so that they measure the kernel and nothing
-//! of sigcore.
+//! One of the three modules with `unsafe` (with [`crate::alloc`] and
+//! [`crate::epoll`]). The floor variants call the kernel directly so that they
+//! measure the kernel and nothing of sigcore.
 
 use std::io;
 use std::time::Duration;

@@ -10,6 +10,10 @@ use crate::{Options, Outcome, Percentiles, VariantResult};
 
 const FLOOR_HOP: &str = "floor-hop";
 const PEER: &str = "peer-signal-hook";
+const SIGBUS: &str = "sigbus";
+const PEER_TOKIO: &str = "peer-tokio";
+/// The async path: its row notes its ratio to `peer-tokio`.
+const SIGBUS_ASYNC: &str = "sigbus-async";
 const FLOOR_HOP_THROUGHPUT: &str = "floor-hop-throughput";
 
 /// Ratios of one row to the baselines of the same run (`None`: not applicable,
@@ -20,6 +24,12 @@ struct Ratios {
     p99_floor_hop: Option<f64>,
     p50_peer: Option<f64>,
     p99_peer: Option<f64>,
+    /// Over the synchronous `sigbus` row: what the async and fd paths cost.
+    p50_sigbus: Option<f64>,
+    p99_sigbus: Option<f64>,
+    /// Over `peer-tokio`: the async path against tokio's own signal handling.
+    p50_peer_tokio: Option<f64>,
+    p99_peer_tokio: Option<f64>,
     /// Fan-out rows: last-p50 over the matching `floor-fanout-K`.
     p50_floor_fanout: Option<f64>,
     /// Throughput rows: events/s over `floor-hop-throughput`.
@@ -49,6 +59,14 @@ fn ratios(result: &VariantResult, results: &[VariantResult]) -> Ratios {
         if let Some(peer) = latency_of(results, PEER) {
             ratios.p50_peer = ratio(mine.p50_us, peer.p50_us);
             ratios.p99_peer = ratio(mine.p99_us, peer.p99_us);
+        }
+        if let Some(bus) = latency_of(results, SIGBUS) {
+            ratios.p50_sigbus = ratio(mine.p50_us, bus.p50_us);
+            ratios.p99_sigbus = ratio(mine.p99_us, bus.p99_us);
+        }
+        if let Some(tokio) = latency_of(results, PEER_TOKIO) {
+            ratios.p50_peer_tokio = ratio(mine.p50_us, tokio.p50_us);
+            ratios.p99_peer_tokio = ratio(mine.p99_us, tokio.p99_us);
         }
         let baseline = Variant::find(&result.variant).and_then(Variant::fanout_baseline);
         if let Some(floor) = baseline.and_then(|name| latency_of(results, &name)) {
@@ -135,6 +153,10 @@ fn json_line(result: &VariantResult, ratios: &Ratios) -> Value {
     map.insert("ratio_p99_floor_hop".into(), factor(ratios.p99_floor_hop));
     map.insert("ratio_p50_peer".into(), factor(ratios.p50_peer));
     map.insert("ratio_p99_peer".into(), factor(ratios.p99_peer));
+    map.insert("ratio_p50_sigbus".into(), factor(ratios.p50_sigbus));
+    map.insert("ratio_p99_sigbus".into(), factor(ratios.p99_sigbus));
+    map.insert("ratio_p50_peer_tokio".into(), factor(ratios.p50_peer_tokio));
+    map.insert("ratio_p99_peer_tokio".into(), factor(ratios.p99_peer_tokio));
     map.insert(
         "ratio_p50_floor_fanout".into(),
         factor(ratios.p50_floor_fanout),
@@ -188,7 +210,7 @@ fn table(out: &mut dyn Write, options: &Options, results: &[VariantResult]) -> i
         )?;
         writeln!(
             out,
-            "{:<20} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}  {:>7} {:>7} {:>8} {:>8}  fan-out",
+            "{:<20} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}  {:>7} {:>7} {:>8} {:>8} {:>7}  notes",
             "variant",
             "rounds",
             "min",
@@ -201,22 +223,26 @@ fn table(out: &mut dyn Write, options: &Options, results: &[VariantResult]) -> i
             "p99/hop",
             "p50/peer",
             "p99/peer",
+            "p50/bus",
         )?;
         for result in &latency {
             let stats = result.latency().expect("filtered above");
             let p = &stats.latency;
             let r = ratios(result, results);
-            let mut fanout = String::new();
+            let mut notes = String::new();
             if let Some(first) = &stats.first {
-                fanout = format!("first p50 {:.2}", first.p50_us);
+                notes = format!("first p50 {:.2}", first.p50_us);
             }
             if let Some(vs) = r.p50_floor_fanout {
-                fanout.push_str(&format!(", p50/floor {vs:.2}"));
+                notes.push_str(&format!(", p50/floor {vs:.2}"));
+            }
+            if let Some(vs) = r.p50_peer_tokio.filter(|_| result.variant == SIGBUS_ASYNC) {
+                notes = format!("p50/peer-tokio {vs:.2}");
             }
             let rounds = format!("{}{}", stats.rounds, if stats.scaled { "*" } else { "" });
             writeln!(
                 out,
-                "{:<20} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2}  {:>7} {:>7} {:>8} {:>8}  {}",
+                "{:<20} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2}  {:>7} {:>7} {:>8} {:>8} {:>7}  {}",
                 result.variant,
                 rounds,
                 p.min_us,
@@ -229,12 +255,14 @@ fn table(out: &mut dyn Write, options: &Options, results: &[VariantResult]) -> i
                 cell(r.p99_floor_hop),
                 cell(r.p50_peer),
                 cell(r.p99_peer),
-                fanout.trim_end(),
+                cell(r.p50_sigbus),
+                notes.trim_end(),
             )?;
         }
         writeln!(
             out,
-            "p50/hop, p99/hop: over floor-hop; p50/peer, p99/peer: over peer-signal-hook"
+            "p50/hop, p99/hop: over floor-hop; p50/peer, p99/peer: over peer-signal-hook; \
+             p50/bus: over sigbus"
         )?;
         if latency
             .iter()
@@ -262,6 +290,14 @@ fn table(out: &mut dyn Write, options: &Options, results: &[VariantResult]) -> i
                  (its best case)"
             )?;
         }
+        if latency_of(results, PEER_TOKIO).is_some() {
+            writeln!(
+                out,
+                "peer-tokio: SIGUSR1 unblocked only in the runtime's thread (its best case); \
+                 it and sigbus-async run on a current-thread runtime with its IO driver"
+            )?;
+        }
+        summary(out, results)?;
     }
     let throughput: Vec<_> = results
         .iter()
@@ -300,8 +336,9 @@ fn table(out: &mut dyn Write, options: &Options, results: &[VariantResult]) -> i
             writeln!(out)?;
             writeln!(
                 out,
-                "alloc: {:.3} allocations per routed event ({} allocations over {} events); \
+                "{}: {:.3} allocations per routed event ({} allocations over {} events); \
                  {:.0} KiB resident ({:.0} KiB heap) per 1,000 idle subscriptions",
+                result.variant,
                 s.allocs_per_event,
                 s.allocations,
                 s.events,
@@ -319,6 +356,31 @@ fn table(out: &mut dyn Write, options: &Options, results: &[VariantResult]) -> i
         }
     }
     Ok(())
+}
+
+/// The comparisons the async and readiness paths are held to, on one line,
+/// when their rows and baselines ran: p50 over the synchronous `sigbus` and
+/// over tokio's own signal handling.
+fn summary(out: &mut dyn Write, results: &[VariantResult]) -> io::Result<()> {
+    let p50 = |name: &str| latency_of(results, name).map(|p| p.p50_us);
+    let pairs = [
+        ("sigbus-async", SIGBUS),
+        ("sigbus-fd", SIGBUS),
+        ("sigbus-async", PEER_TOKIO),
+        (SIGBUS, FLOOR_HOP),
+    ];
+    let shown: Vec<String> = pairs
+        .iter()
+        .filter_map(|&(row, baseline)| {
+            let vs = ratio(p50(row)?, p50(baseline)?)?;
+            Some(format!("{row}/{baseline} {vs:.2}"))
+        })
+        .collect();
+    let polled = ["sigbus-async", "sigbus-fd", PEER_TOKIO];
+    if shown.is_empty() || !polled.iter().any(|name| p50(name).is_some()) {
+        return Ok(());
+    }
+    writeln!(out, "p50 ratios: {}", shown.join(", "))
 }
 
 #[cfg(test)]
@@ -384,6 +446,43 @@ mod tests {
     }
 
     #[test]
+    fn async_and_fd_rows_are_compared_with_sigbus_and_tokio() {
+        let results = vec![
+            latency("floor-hop", 10.0, false),
+            latency("sigbus", 10.0, false),
+            latency("sigbus-async", 10.5, false),
+            latency("sigbus-fd", 11.0, false),
+            latency("peer-tokio", 14.0, false),
+        ];
+        let r = ratios(&results[2], &results);
+        assert!((r.p50_sigbus.unwrap() - 1.05).abs() < 1e-9);
+        assert!((r.p50_peer_tokio.unwrap() - 0.75).abs() < 1e-9);
+        let fd = json_line(&results[3], &ratios(&results[3], &results));
+        assert_eq!(fd["ratio_p50_sigbus"], json!(1.1));
+        assert_eq!(fd["ratio_p99_sigbus"], json!(1.1));
+        assert_eq!(fd["ratio_p50_peer_tokio"], json!(0.786));
+        let mut out = Vec::new();
+        table(&mut out, &Options::default(), &results).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("sigbus-async "))
+            .unwrap();
+        assert!(row.ends_with(" 1.05  p50/peer-tokio 0.75"), "{row}");
+        assert!(
+            text.contains(
+                "p50 ratios: sigbus-async/sigbus 1.05, sigbus-fd/sigbus 1.10, \
+                 sigbus-async/peer-tokio 0.75, sigbus/floor-hop 1.00"
+            ),
+            "{text}"
+        );
+        // Without the polled rows, no summary line.
+        let mut out = Vec::new();
+        table(&mut out, &Options::default(), &results[..2]).unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains("p50 ratios"));
+    }
+
+    #[test]
     fn json_lines_have_every_key_with_nulls_where_not_applicable() {
         let results = vec![
             latency("floor-hop", 10.0, false),
@@ -397,6 +496,8 @@ mod tests {
             "p50_us",
             "p999_us",
             "ratio_p50_peer",
+            "ratio_p50_sigbus",
+            "ratio_p99_peer_tokio",
             "lost",
         ] {
             assert!(latency_line.get(key).is_some(), "{key}");

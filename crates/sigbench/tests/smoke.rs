@@ -17,10 +17,17 @@ const VARIANTS: &[&str] = &[
     "floor",
     "floor-hop",
     "sigbus",
+    "sigbus-async",
+    "sigbus-fd",
     "sigbus-fanout-4",
+    "peer-tokio",
     "rt-throughput-1",
     "alloc",
+    "alloc-async",
 ];
+
+/// The latency variants among them: one plot line each.
+const LATENCY: usize = 7;
 
 type Outcomes = Result<(), String>;
 
@@ -109,6 +116,10 @@ fn json_lines_and_plot_are_written(output: &str, plot: &str) -> Outcomes {
             "max_us",
             "ratio_p50_floor_hop",
             "ratio_p50_peer",
+            "ratio_p50_sigbus",
+            "ratio_p99_sigbus",
+            "ratio_p50_peer_tokio",
+            "ratio_p99_peer_tokio",
             "events_per_s",
             "lost",
             "allocs_per_event",
@@ -129,11 +140,20 @@ fn json_lines_and_plot_are_written(output: &str, plot: &str) -> Outcomes {
     ensure(sigbus["ratio_p50_peer"].is_null(), || {
         "a peer ratio without a peer in the run".into()
     })?;
+    let polled = lines
+        .iter()
+        .find(|l| l["variant"] == "sigbus-async")
+        .ok_or("no sigbus-async line")?;
+    for key in ["ratio_p50_sigbus", "ratio_p50_peer_tokio"] {
+        ensure(polled[key].as_f64().is_some(), || {
+            format!("sigbus-async has no {key}")
+        })?;
+    }
     ensure(
         plot.starts_with("<svg") && plot.trim_end().ends_with("</svg>"),
         || "the plot is not an SVG document".into(),
     )?;
-    ensure(plot.matches("<polyline").count() == 4, || {
+    ensure(plot.matches("<polyline").count() == LATENCY, || {
         "one polyline per latency variant expected".into()
     })
 }

@@ -1,20 +1,33 @@
-//! `alloc`: allocations per routed event, and memory per idle subscription.
+//! `alloc` and `alloc-async`: allocations per routed event, read by a thread
+//! blocked in `recv` or by a task awaiting `recv_async` on a current-thread
+//! runtime (the `sigbus-async` path), and memory per idle subscription.
 
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use sigbus::{Bus, Subscription};
+use tokio::runtime::Runtime;
 
 use crate::alloc::{allocations, is_counting, live_bytes};
 use crate::raw;
 use crate::variants::floor::send_ping;
 use crate::variants::pingpong::{Arrivals, PingPong};
-use crate::variants::{failed, join, spawn, Params, IDLE, PING};
+use crate::variants::{bus_async, failed, join, spawn, Params, IDLE, PING};
 use crate::AllocStats;
+
+/// Who reads the routed events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reader {
+    /// A thread blocked in `recv` (`alloc`).
+    Thread,
+    /// A task awaiting `recv_async` on a current-thread runtime (`alloc-async`).
+    Task,
+}
 
 /// Idle subscriptions opened for the memory figure.
 const IDLE_SUBSCRIPTIONS: usize = 1_000;
 
-pub(crate) fn alloc(params: Params) -> Result<AllocStats, String> {
+pub(crate) fn alloc(params: Params, reader: Reader) -> Result<AllocStats, String> {
     if !is_counting() {
         return Err(
             "sigbench::CountingAlloc is not this binary's global allocator; \
@@ -23,7 +36,7 @@ pub(crate) fn alloc(params: Params) -> Result<AllocStats, String> {
         );
     }
     let bus = Bus::new();
-    let (events, allocations) = routed(&bus, params)?;
+    let (events, allocations) = routed(&bus, params, reader)?;
     let (rss, heap) = idle_subscriptions(&bus)?;
     bus.shutdown();
     Ok(AllocStats {
@@ -36,17 +49,23 @@ pub(crate) fn alloc(params: Params) -> Result<AllocStats, String> {
 }
 
 /// Routes warm-up rounds, then counts the process's allocations across
-/// `params.rounds` more: kill → waiter → router → mailbox → worker, plus the
-/// benchmark's own ping-pong, which allocates nothing once its histograms exist.
-fn routed(bus: &Bus, params: Params) -> Result<(u64, u64), String> {
+/// `params.rounds` more: kill → waiter → router → mailbox → worker (or waker →
+/// runtime → task), plus the benchmark's own ping-pong, which allocates nothing
+/// once its histograms exist.
+fn routed(bus: &Bus, params: Params, reader: Reader) -> Result<(u64, u64), String> {
     let arrivals = Arrivals::new(1);
     let total = params.warmup + params.rounds;
     let subscription = bus.subscribe(PING).map_err(failed("subscribing"))?;
-    let worker = {
+    // The subscription comes back to be dropped here after counting: its
+    // closing allocates (a new routing table), which must not be counted.
+    let worker = if reader == Reader::Task {
+        // The same thread, runtime and task as `sigbus-async`, built before the
+        // first round; the runtime comes back too (its shutdown allocates).
+        let worker = bus_async::spawn_task_thread(subscription, Arc::clone(&arrivals), total)?;
+        Worker::Task(worker)
+    } else {
         let arrivals = Arc::clone(&arrivals);
-        // The subscription comes back to be dropped here after counting: its
-        // closing allocates (a new routing table), which must not be counted.
-        spawn("subscriber".into(), move || {
+        Worker::Thread(spawn("subscriber".into(), move || {
             for _ in 0..total {
                 if subscription.recv().is_err() {
                     arrivals.fail("the mailbox closed".into());
@@ -55,7 +74,7 @@ fn routed(bus: &Bus, params: Params) -> Result<(u64, u64), String> {
                 arrivals.arrived(0);
             }
             subscription
-        })?
+        })?)
     };
     let mut pingpong = PingPong::new(arrivals);
     let mut send = send_ping();
@@ -63,8 +82,17 @@ fn routed(bus: &Bus, params: Params) -> Result<(u64, u64), String> {
     let before = allocations();
     pingpong.rounds(params.rounds, true, &mut send)?;
     let counted = allocations() - before;
-    drop(join(worker)?);
+    match worker {
+        Worker::Thread(worker) => drop(join(worker)?),
+        Worker::Task(worker) => drop(join(worker)?),
+    }
     Ok((params.rounds as u64, counted))
+}
+
+/// The receiving thread, and what it hands back to be dropped after counting.
+enum Worker {
+    Thread(JoinHandle<Subscription>),
+    Task(JoinHandle<Option<(Subscription, Runtime)>>),
 }
 
 /// Resident and heap growth (KiB) while opening idle subscriptions on `bus`.

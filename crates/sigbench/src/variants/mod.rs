@@ -1,9 +1,12 @@
 //! The variants, by name, and what each one runs in its child process.
 
 mod bus;
+mod bus_async;
+mod bus_fd;
 mod floor;
 mod memory;
 mod peer;
+mod peer_tokio;
 mod pingpong;
 mod throughput;
 mod waiter;
@@ -22,13 +25,17 @@ pub(crate) enum Variant {
     FloorHop,
     Sigcore,
     Sigbus,
+    SigbusAsync,
+    SigbusFd,
     SigbusActor,
     FloorFanout(usize),
     SigbusFanout(usize),
     Peer,
+    PeerTokio,
     FloorHopThroughput,
     RtThroughput(usize),
     Alloc,
+    AllocAsync,
 }
 
 /// Every variant in run order: baselines just before what they are compared with.
@@ -37,6 +44,8 @@ const ALL: &[(&str, Variant)] = &[
     ("floor-hop", Variant::FloorHop),
     ("sigcore", Variant::Sigcore),
     ("sigbus", Variant::Sigbus),
+    ("sigbus-async", Variant::SigbusAsync),
+    ("sigbus-fd", Variant::SigbusFd),
     ("sigbus-actor", Variant::SigbusActor),
     ("floor-fanout-4", Variant::FloorFanout(4)),
     ("sigbus-fanout-4", Variant::SigbusFanout(4)),
@@ -47,10 +56,12 @@ const ALL: &[(&str, Variant)] = &[
     ("floor-fanout-256", Variant::FloorFanout(256)),
     ("sigbus-fanout-256", Variant::SigbusFanout(256)),
     ("peer-signal-hook", Variant::Peer),
+    ("peer-tokio", Variant::PeerTokio),
     ("floor-hop-throughput", Variant::FloorHopThroughput),
     ("rt-throughput-1", Variant::RtThroughput(1)),
     ("rt-throughput-4", Variant::RtThroughput(4)),
     ("alloc", Variant::Alloc),
+    ("alloc-async", Variant::AllocAsync),
 ];
 
 /// Fan-out at or above this many receivers runs a tenth of the rounds.
@@ -148,13 +159,17 @@ impl Variant {
             Variant::FloorHop => Outcome::Latency(floor::floor_hop(params)?),
             Variant::Sigcore => Outcome::Latency(waiter::sigcore(params)?),
             Variant::Sigbus => Outcome::Latency(bus::subscription(params)?),
+            Variant::SigbusAsync => Outcome::Latency(bus_async::subscription(params)?),
+            Variant::SigbusFd => Outcome::Latency(bus_fd::subscription(params)?),
             Variant::SigbusActor => Outcome::Latency(bus::actor(params)?),
             Variant::FloorFanout(k) => Outcome::Latency(floor::fanout(params, k)?),
             Variant::SigbusFanout(k) => Outcome::Latency(bus::fanout(params, k)?),
             Variant::Peer => Outcome::Latency(peer::signal_hook(params)?),
+            Variant::PeerTokio => Outcome::Latency(peer_tokio::tokio_signal(params)?),
             Variant::FloorHopThroughput => Outcome::Throughput(throughput::floor_hop(stream)?),
             Variant::RtThroughput(k) => Outcome::Throughput(throughput::bus(stream, k)?),
-            Variant::Alloc => Outcome::Alloc(memory::alloc(params)?),
+            Variant::Alloc => Outcome::Alloc(memory::alloc(params, memory::Reader::Thread)?),
+            Variant::AllocAsync => Outcome::Alloc(memory::alloc(params, memory::Reader::Task)?),
         };
         Ok(match outcome {
             Outcome::Latency(mut stats) => {
@@ -185,6 +200,17 @@ pub(crate) fn spawn<T: Send + 'static>(
         .map_err(failed("spawning a thread"))
 }
 
+/// The runtime of `sigbus-async`, `peer-tokio` and `alloc-async`: tokio's
+/// current-thread scheduler on the calling thread, with its IO driver (which
+/// `tokio::signal` needs, and which an application's runtime has), so it parks
+/// in `epoll_wait` and is unparked through an eventfd.
+pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(failed("building the tokio runtime"))
+}
+
 /// Joins a receiving thread, turning its panic into an error.
 pub(crate) fn join<T>(handle: JoinHandle<T>) -> Result<T, String> {
     handle
@@ -204,6 +230,20 @@ mod tests {
             assert!(Variant::find(name).is_some());
         }
         assert!(Variant::find("floor-fanout-5").is_none());
+    }
+
+    #[test]
+    fn receiving_paths_sit_next_to_their_baselines() {
+        let names = variant_names();
+        let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert_eq!(at("sigbus-async"), at("sigbus") + 1);
+        assert_eq!(at("sigbus-fd"), at("sigbus") + 2);
+        assert_eq!(at("peer-tokio"), at("peer-signal-hook") + 1);
+        assert_eq!(at("alloc-async"), at("alloc") + 1);
+        assert_eq!(Variant::find("sigbus-async"), Some(Variant::SigbusAsync));
+        assert_eq!(Variant::find("sigbus-fd"), Some(Variant::SigbusFd));
+        assert_eq!(Variant::find("peer-tokio"), Some(Variant::PeerTokio));
+        assert_eq!(Variant::find("alloc-async"), Some(Variant::AllocAsync));
     }
 
     #[test]
