@@ -17,6 +17,9 @@
 //! - `sigcore`: sigcore's waiter thread, a [`sigcore::Sink`] records.
 //! - `sigbus`, `sigbus-actor`: one subscription read on a worker thread; the
 //!   same through an actor's mailbox.
+//! - `sigbus-channel`: one subscription read through its channel
+//!   (`Subscription::receiver`, as `select!` does): the two-hop path with a
+//!   crossbeam channel between router and reader, kept to compare with.
 //! - `sigbus-async`: one subscription awaited with `recv_async` by a task on a
 //!   tokio current-thread runtime on a thread of its own (the time is taken in
 //!   the task); compared with `sigbus` and with `peer-tokio`.

@@ -224,9 +224,7 @@ impl Bus {
         let mailbox = registry.get(target).ok_or(DeliverError::NoSuchTarget)?;
         let event = SignalEvent::local(signal, sender_name());
         debug!("sigbus: targeted {event} to {}", mailbox.info.name);
-        let offer = mailbox.enqueue(&event);
-        mailbox.inbox.bell().ring();
-        match offer {
+        match mailbox.enqueue(&event) {
             Offer::Delivered => Ok(()),
             _ => Err(DeliverError::Dropped),
         }
@@ -239,7 +237,6 @@ impl Bus {
         for mailbox in registry.route(event.signal) {
             if mailbox.info.id != except {
                 mailbox.enqueue(event);
-                mailbox.inbox.bell().ring();
             }
         }
     }

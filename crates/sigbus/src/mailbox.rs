@@ -177,7 +177,8 @@ impl Mailbox {
     }
 
     /// Routes a kernel event: filter, then enqueue under the overflow policy.
-    /// The caller rings the inbox's bell.
+    /// The caller then wakes the readers: [`Notify::sent_after_fence`] after a
+    /// fence, and the inbox's bell.
     pub(crate) fn offer(&self, event: &SignalEvent) -> Offer {
         if !self.info.filter.accepts_as(&event.origin, self.info.my_uid) {
             if let Some(total) = count_and_sample(&self.info.counters.refused) {
@@ -191,12 +192,20 @@ impl Mailbox {
             }
             return Offer::Refused;
         }
-        self.enqueue(event)
+        self.put(event)
     }
 
-    /// Enqueues under the overflow policy, without the sender filter. The
-    /// caller rings the inbox's bell.
+    /// Enqueues under the overflow policy, without the sender filter, and
+    /// wakes the readers.
     pub(crate) fn enqueue(&self, event: &SignalEvent) -> Offer {
+        let offer = self.put(event);
+        self.info.notify.sent();
+        self.inbox.bell().ring();
+        offer
+    }
+
+    /// Enqueues under the overflow policy; the caller wakes the readers.
+    fn put(&self, event: &SignalEvent) -> Offer {
         let info = &*self.info;
         if info.overflow == Overflow::Coalesce {
             let bit = SignalSet::from(event.signal).bits();
@@ -213,7 +222,6 @@ impl Mailbox {
             match self.inbox.push(event) {
                 Ok(()) => {
                     info.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                    info.notify.sent();
                     if info.overflow == Overflow::Backpressure && self.inbox.len() >= info.capacity
                     {
                         hold::hold(info);

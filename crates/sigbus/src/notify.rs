@@ -37,9 +37,15 @@ impl Notify {
 
     /// An event was put in the mailbox (on the router's thread).
     pub(crate) fn sent(&self) {
+        fence(Ordering::SeqCst);
+        self.sent_after_fence();
+    }
+
+    /// [`Notify::sent`] for a router that put events in many mailboxes and
+    /// then issued one `fence(SeqCst)` for all of them.
+    pub(crate) fn sent_after_fence(&self) {
         // Pairs with the fence in `watch`: either the reader's look after
         // registering saw the event, or this load sees the registration.
-        fence(Ordering::SeqCst);
         if self.used.load(Ordering::Relaxed) {
             self.wake();
         }

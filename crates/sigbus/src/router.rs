@@ -1,7 +1,7 @@
 //! The bus's sigcore sink: runs on the waiter thread, routes each event to the
 //! mailboxes of its signal.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -47,8 +47,13 @@ impl Router {
         for mailbox in mailboxes {
             mailbox.offer(event);
         }
-        // Once every mailbox has it: one ring per set of signals wakes all the
-        // readers parked in `recv` at once.
+        // Once every mailbox has it: one fence for the readers that poll (async
+        // tasks, event loops), and one ring per set of signals for all the
+        // readers parked in `recv`.
+        fence(Ordering::SeqCst);
+        for mailbox in mailboxes {
+            mailbox.info.notify.sent_after_fence();
+        }
         for bell in registry.bells(event.signal) {
             bell.ring();
         }

@@ -81,16 +81,38 @@ impl Doorbell {
         self.sleepers.fetch_add(1, Ordering::SeqCst);
         // A ring between the ticket and the increment above changed `rings`:
         // the kernel compares before sleeping, so it is not slept through.
-        sys::futex_wait(&self.rings, ticket, timeout);
+        sys::futex_wait(&self.rings, ticket, bit(ticket), timeout);
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
         true
     }
 
     /// Wakes every thread waiting on a ticket taken before this call.
+    ///
+    /// One sleeper is woken first, by a call of its own, and given the chance
+    /// to run (a `sched_yield`) before the others are woken: waking many takes
+    /// the kernel a while, and on a busy or single CPU the first need not wait
+    /// for the last.
     pub fn ring(&self) {
-        self.rings.fetch_add(1, Ordering::SeqCst);
-        if self.sleepers.load(Ordering::SeqCst) != 0 {
-            sys::futex_wake_all(&self.rings);
+        let ticket = self.rings.fetch_add(1, Ordering::SeqCst);
+        let sleepers = self.sleepers.load(Ordering::SeqCst);
+        if sleepers == 0 {
+            return;
+        }
+        // Only those waiting on this ring's ticket: a sleeper already back
+        // with a newer ticket (the first, say) is not woken for nothing.
+        let bits = bit(ticket);
+        if sys::futex_wake(&self.rings, 1, bits) >= 1 && sleepers > 1 {
+            // Let the first run before waking the rest: where CPUs are short it
+            // would otherwise wait for all of them to be woken.
+            std::thread::yield_now();
+            sys::futex_wake(&self.rings, i32::MAX, bits);
         }
     }
+}
+
+/// The futex bit of a ticket: sleepers on ticket `t` wait for the ring that
+/// moves `rings` past `t` (tickets 32 apart share a bit; their sleepers only
+/// wake for nothing, and look again).
+fn bit(ticket: u32) -> u32 {
+    1 << (ticket % 32)
 }

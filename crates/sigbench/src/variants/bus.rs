@@ -41,6 +41,32 @@ pub(crate) fn fanout(params: Params, receivers: usize) -> Result<LatencyStats, S
     Ok(stats)
 }
 
+/// `sigbus-channel`: one subscription read through its channel
+/// (`Subscription::receiver`, as `select!` does): the mailbox as a bounded
+/// crossbeam channel, each event one channel send and one channel wake-up.
+pub(crate) fn channel(params: Params) -> Result<LatencyStats, String> {
+    let bus = Bus::new();
+    let arrivals = Arrivals::new(1);
+    let total = params.warmup + params.rounds;
+    let subscription = bus.subscribe(PING).map_err(failed("subscribing"))?;
+    let worker = {
+        let arrivals = Arc::clone(&arrivals);
+        spawn("subscriber-0".into(), move || {
+            let receiver = subscription.receiver();
+            for _ in 0..total {
+                match receiver.recv() {
+                    Ok(_) => arrivals.arrived(0),
+                    Err(_) => return arrivals.fail("the mailbox closed".into()),
+                }
+            }
+        })?
+    };
+    let stats = PingPong::new(arrivals).run(params, send_ping())?;
+    join(worker)?;
+    bus.shutdown();
+    Ok(stats)
+}
+
 /// `sigbus-actor`: one actor subscribed to the signal; its handler records.
 pub(crate) fn actor(params: Params) -> Result<LatencyStats, String> {
     let bus = Bus::new();

@@ -30,7 +30,7 @@ pub(crate) use child::{
 pub(crate) use exec::{add_pre_exec, reset_before_exec, unblock_set};
 pub(crate) use fd::SignalFd;
 pub(crate) use fd::BATCH;
-pub(crate) use futex::{wait as futex_wait, wake_all as futex_wake_all};
+pub(crate) use futex::{wait as futex_wait, wake as futex_wake};
 pub(crate) use info::{
     getpid, gettid, getuid, raw_from_siginfo, raw_from_siginfo_bytes, rtmax, rtmin, strsignal,
 };
