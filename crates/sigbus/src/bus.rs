@@ -78,6 +78,7 @@ pub(crate) struct MailboxSpec {
     pub name: Option<String>,
     pub kind: MailboxKind,
     pub foreign: ForeignHandlers,
+    pub direct: bool,
 }
 
 impl MailboxSpec {
@@ -90,6 +91,7 @@ impl MailboxSpec {
             name: None,
             kind,
             foreign: ForeignHandlers::Refuse,
+            direct: kind == MailboxKind::Subscription,
         }
     }
 }
@@ -357,6 +359,7 @@ impl Bus {
         let released = registration
             .as_ref()
             .map_or(SignalSet::empty(), Registration::signals);
+        self.inner.release_directs();
         drop(registration);
         {
             let mut control = self.inner.lock();
@@ -431,12 +434,22 @@ impl Bus {
             my_uid: sigcore::current_uid(),
             counters: Counters::default(),
             notify: Notify::new(),
+            direct: spec.direct,
         });
         let served = control.registry.signals();
         let mut registry = control.registry.clone();
         registry.insert(Mailbox::new(Arc::clone(&info), Arc::clone(&inbox)));
         // Publish before arming, so the first signal after arming finds its mailbox.
         inner.router.publish(registry.clone());
+        // A subscription that took these signals directly has company now:
+        // they go back to the waiter, which routes them to both.
+        for signal in spec.signals {
+            for mailbox in registry.route(signal) {
+                if let Some(direct) = mailbox.inbox.direct().filter(|d| d.is_held()) {
+                    direct.release();
+                }
+            }
+        }
         control.registry = registry;
         if let Err(e) = inner.arm(
             &mut control,
@@ -458,6 +471,24 @@ impl Bus {
 }
 
 impl Inner {
+    /// Gives every signal taken directly back to the waiter and waits (at most
+    /// a second) until no reader is inside such a wait: before the signals
+    /// are released, none may be taken on a reader's thread any more.
+    fn release_directs(&self) {
+        let registry = self.router.load();
+        let directs: Vec<&sigcore::Direct> = registry
+            .mailboxes()
+            .filter_map(|m| m.inbox.direct())
+            .collect();
+        for direct in &directs {
+            direct.release();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while directs.iter().any(|d| d.is_waiting()) && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Control> {
         // Control is only edited in short sections that cannot panic halfway.
         self.control.lock().unwrap_or_else(|p| p.into_inner())
@@ -503,6 +534,25 @@ impl Inner {
                 .unwrap_or_else(|p| p.into_inner())
                 .take(),
         );
+    }
+
+    /// Whether mailbox `id` is the only one taking each of `signals`.
+    pub(crate) fn sole_consumer(&self, id: SubscriptionId, signals: SignalSet) -> bool {
+        let registry = self.router.load();
+        signals.iter().all(|signal| match registry.route(signal) {
+            [only] => only.info.id == id,
+            _ => false,
+        })
+    }
+
+    /// A [`sigcore::Direct`] on `signals` of the bus's registration, unless
+    /// the bus is down or forked.
+    pub(crate) fn make_direct(&self, signals: SignalSet) -> Option<sigcore::Direct> {
+        if self.forked() || self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        let control = self.lock();
+        control.registration.as_ref()?.direct(signals).ok()
     }
 
     /// A receiver that disconnects once the bus is down.
@@ -671,6 +721,17 @@ impl SubscriptionBuilder<'_> {
     /// to one installed later. See [`sigcore::ForeignHandlers`].
     pub fn foreign_handlers(mut self, foreign: ForeignHandlers) -> Self {
         self.spec.foreign = foreign;
+        self
+    }
+
+    /// Whether `recv` may take the subscription's signals on the receiving
+    /// thread, with one wake-up from the kernel, while it is their only
+    /// consumer in the process (default `true`; see the crate docs,
+    /// "Delivery"). With `false` every event goes through sigcore's waiter
+    /// thread first: two wake-ups, and the signals never wait in the kernel
+    /// while the reader is busy.
+    pub fn direct(mut self, direct: bool) -> Self {
+        self.spec.direct = direct;
         self
     }
 

@@ -14,10 +14,9 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use sigcore::{Doorbell, SignalEvent};
+use sigcore::{Direct, Doorbell, SignalEvent};
 
 /// Slots of a queue's first allocation.
 const FIRST_SLOTS: usize = 4;
@@ -34,6 +33,9 @@ pub(crate) struct Inbox {
     /// Allocations made to grow the queue (bursts), for the statistics.
     grown: AtomicU64,
     bell: Arc<Doorbell>,
+    /// Made on first use: takes the signals of a subscription that is their
+    /// only consumer on the thread blocked in `recv` (see [`Direct`]).
+    direct: OnceLock<Direct>,
 }
 
 struct Queue {
@@ -63,6 +65,7 @@ impl Inbox {
             room: room.max(1),
             grown: AtomicU64::new(0),
             bell,
+            direct: OnceLock::new(),
         };
         if channel {
             inbox.channel();
@@ -167,6 +170,30 @@ impl Inbox {
         queue.sender = None;
         drop(queue);
         self.bell.ring();
+        self.wake_direct();
+    }
+
+    /// Wakes a reader waiting for its signals directly (after a push or a
+    /// close): two atomic loads when none waits.
+    pub(crate) fn wake_direct(&self) {
+        if let Some(direct) = self.direct.get() {
+            direct.wake();
+        }
+    }
+
+    pub(crate) fn direct(&self) -> Option<&Direct> {
+        self.direct.get()
+    }
+
+    /// Installs the reader's [`Direct`] (the first one wins).
+    pub(crate) fn set_direct(&self, direct: Direct) -> &Direct {
+        let _ = self.direct.set(direct);
+        self.direct.get().expect("set just above")
+    }
+
+    /// Whether the inbox is a channel (a reader may wait in `select!`).
+    pub(crate) fn is_channel(&self) -> bool {
+        self.receiver.get().is_some()
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -181,16 +208,16 @@ impl Inbox {
         self.grown.load(Ordering::Relaxed)
     }
 
-    /// The next event, waiting until `deadline` (for ever with `None`).
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<SignalEvent, Empty> {
+    /// The next event, waiting on the bell until `deadline` (for ever with
+    /// `None`).
+    #[cfg(test)]
+    pub(crate) fn recv(&self, deadline: Option<std::time::Instant>) -> Result<SignalEvent, Empty> {
         loop {
             let ticket = self.bell.ticket();
             if let Some(event) = self.pop() {
                 return Ok(event);
             }
             if self.is_closed() {
-                // Drained and closed: nothing more, ever. (Closing rang after the
-                // last push, so the pop above saw everything.)
                 return Err(Empty::Closed);
             }
             if !self.bell.wait(ticket, deadline) {
@@ -200,7 +227,7 @@ impl Inbox {
     }
 }
 
-/// Why [`Inbox::recv`] returned without an event.
+/// Why a receive returned without an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Empty {
     TimedOut,
@@ -209,7 +236,7 @@ pub(crate) enum Empty {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use sigcore::Signal;
 

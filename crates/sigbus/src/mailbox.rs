@@ -2,7 +2,7 @@
 //! filter and counters.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use log::warn;
@@ -93,6 +93,8 @@ pub enum MailboxKind {
 #[derive(Default)]
 pub(crate) struct Counters {
     pub delivered: AtomicU64,
+    /// Delivered events that were taken on the receiving thread itself.
+    pub direct: AtomicU64,
     pub dropped: AtomicU64,
     pub refused: AtomicU64,
     pub restarts: AtomicU64,
@@ -116,6 +118,9 @@ pub(crate) struct MailboxInfo {
     pub counters: Counters,
     /// Readers that poll rather than block: async tasks, event loops.
     pub notify: Notify,
+    /// `recv` may take the signals on the receiving thread (see
+    /// `Subscription::direct_reader`).
+    pub direct: bool,
 }
 
 impl MailboxInfo {
@@ -128,10 +133,13 @@ impl MailboxInfo {
                 let bit = SignalSet::from(event.signal).bits();
                 self.counters.queued_bits.fetch_and(!bit, Ordering::AcqRel);
             }
-            Overflow::Backpressure
-                if left <= self.capacity / 2 && self.counters.held.load(Ordering::Acquire) != 0 =>
-            {
-                hold::release(self);
+            Overflow::Backpressure if left <= self.capacity / 2 => {
+                // Pairs with the fence in `Mailbox::put`: a hold the router
+                // makes after this take is seen here, or it sees the take.
+                fence(Ordering::SeqCst);
+                if self.counters.held.load(Ordering::Acquire) != 0 {
+                    hold::release(self);
+                }
             }
             _ => {}
         }
@@ -201,6 +209,7 @@ impl Mailbox {
         let offer = self.put(event);
         self.info.notify.sent();
         self.inbox.bell().ring();
+        self.inbox.wake_direct();
         offer
     }
 
@@ -222,9 +231,18 @@ impl Mailbox {
             match self.inbox.push(event) {
                 Ok(()) => {
                     info.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    if sigcore::delivering_directly() {
+                        info.counters.direct.fetch_add(1, Ordering::Relaxed);
+                    }
                     if info.overflow == Overflow::Backpressure && self.inbox.len() >= info.capacity
                     {
                         hold::hold(info);
+                        // The reader may have taken half meanwhile, before it
+                        // could see the hold: then nobody else would release it.
+                        fence(Ordering::SeqCst);
+                        if self.inbox.len() <= info.capacity / 2 {
+                            hold::release(info);
+                        }
                     }
                     return Offer::Delivered;
                 }

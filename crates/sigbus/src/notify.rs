@@ -51,6 +51,11 @@ impl Notify {
         }
     }
 
+    /// Whether a waker or the fd reads this mailbox.
+    pub(crate) fn is_used(&self) -> bool {
+        self.used.load(Ordering::Relaxed)
+    }
+
     /// The mailbox closed: whoever waits must wake to see it.
     pub(crate) fn closed(&self) {
         self.wake();
@@ -93,12 +98,18 @@ impl Notify {
         Ok(fd)
     }
 
-    /// The reader took an event or found none: the fd must be readable exactly
-    /// while events wait. Lowered when `empty`, then raised again if an event
-    /// slipped in meanwhile (the router raises it too, so none is missed).
-    pub(crate) fn looked(&self, empty: impl Fn() -> bool) {
+    /// The reader took an event (`found_nothing` false) or found none: the fd
+    /// must be readable exactly while events wait. Lowered when `empty`, then
+    /// raised again if an event slipped in meanwhile (the router raises it
+    /// too, so none is missed).
+    ///
+    /// A look that found nothing always lowers and raises afresh: an event
+    /// pushed just after the failed pop found the flag up, so the router
+    /// wrote nothing, and an edge-triggered loop, whose edge for the flag
+    /// was spent on the wake-up that led here, would never hear of it.
+    pub(crate) fn looked(&self, found_nothing: bool, empty: impl Fn() -> bool) {
         if let Some(fd) = self.fd.get() {
-            if empty() && fd.is_raised() {
+            if found_nothing || (fd.is_raised() && empty()) {
                 fd.lower();
                 fence(Ordering::SeqCst);
                 if !empty() {

@@ -203,6 +203,7 @@ mod tests {
             my_uid: 0,
             counters: Counters::default(),
             notify: Notify::new(),
+            direct: false,
         });
         registry.insert(Mailbox::new(info, inbox));
         (id, rx)

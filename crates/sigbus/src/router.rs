@@ -14,9 +14,10 @@ pub(crate) struct Router {
     /// The published routing table. Loading it takes no lock and allocates
     /// nothing; the bus swaps in a new one on each (un)subscription.
     registry: ArcSwap<Registry>,
-    /// Odd while a delivery is under way; lets an unsubscription wait until the
-    /// router can no longer be delivering to what it removed.
-    epoch: AtomicU64,
+    /// Deliveries under way (on the waiter thread, and on threads that take
+    /// their signals directly); lets an unsubscription wait until nothing can
+    /// still be delivering to what it removed.
+    in_flight: AtomicU64,
     accepted: Vec<AtomicU64>,
     unrouted: Vec<AtomicU64>,
 }
@@ -26,14 +27,14 @@ impl Router {
         let slots = Signal::rtmax().number() as usize + 1;
         Router {
             registry: ArcSwap::from_pointee(Registry::new()),
-            epoch: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
             accepted: (0..slots).map(|_| AtomicU64::new(0)).collect(),
             unrouted: (0..slots).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
     pub(crate) fn route(&self, event: &SignalEvent) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
         let registry = self.registry.load();
         let index = event.signal.number() as usize;
         self.accepted[index].fetch_add(1, Ordering::Relaxed);
@@ -53,12 +54,14 @@ impl Router {
         fence(Ordering::SeqCst);
         for mailbox in mailboxes {
             mailbox.info.notify.sent_after_fence();
+            // A reader taking its signals directly waits in sigtimedwait.
+            mailbox.inbox.wake_direct();
         }
         for bell in registry.bells(event.signal) {
             bell.ring();
         }
         drop(registry);
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 
     pub(crate) fn load(&self) -> arc_swap::Guard<Arc<Registry>> {
@@ -66,14 +69,12 @@ impl Router {
     }
 
     /// Publishes a new table and waits until no delivery that could have seen the
-    /// old one is still running.
+    /// old one is still running: once none is under way, every later one
+    /// loads the new table.
     pub(crate) fn publish(&self, registry: Registry) {
         self.registry.store(Arc::new(registry));
-        let seen = self.epoch.load(Ordering::SeqCst);
-        if seen % 2 == 1 {
-            while self.epoch.load(Ordering::SeqCst) == seen {
-                std::thread::yield_now();
-            }
+        while self.in_flight.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
         }
     }
 

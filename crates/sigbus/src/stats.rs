@@ -83,6 +83,9 @@ pub struct MailboxStats {
     pub capacity: usize,
     /// Events put in the mailbox.
     pub delivered: u64,
+    /// Of those, events `recv` took from the kernel on the receiving thread
+    /// itself, with one wake-up (see the crate docs, "Delivery").
+    pub direct: u64,
     /// Events dropped by the overflow policy (or because the receiver was gone).
     pub dropped: u64,
     /// Events refused by the sender filter.
@@ -108,6 +111,7 @@ impl MailboxStats {
             overflow: info.overflow,
             capacity: info.capacity,
             delivered: c.delivered.load(Ordering::Relaxed),
+            direct: c.direct.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
             queued,

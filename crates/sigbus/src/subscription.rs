@@ -49,12 +49,65 @@ impl Subscription {
 
     fn took(&self, event: SignalEvent) -> SignalEvent {
         self.info.taken(&event, self.inbox.len());
-        self.info.notify.looked(|| self.inbox.is_empty());
+        self.info.notify.looked(false, || self.inbox.is_empty());
         event
     }
 
+    /// The next event, waiting until `deadline` (for ever with `None`): for
+    /// this subscription's signals directly on this thread when it may (one
+    /// wake-up), else on the mailbox's bell. Asked again after every wake-up,
+    /// as company or a reader through a channel may come meanwhile.
     fn wait(&self, deadline: Option<Instant>) -> Result<SignalEvent, Empty> {
-        self.inbox.recv(deadline).map(|event| self.took(event))
+        let inbox = &*self.inbox;
+        loop {
+            let ticket = inbox.bell().ticket();
+            if let Some(event) = inbox.pop() {
+                return Ok(self.took(event));
+            }
+            if inbox.is_closed() {
+                // Drained and closed: nothing more, ever. (Closing rang after
+                // the last push, so the pop above saw everything.)
+                return Err(Empty::Closed);
+            }
+            if let Some(direct) = self.direct_reader() {
+                let ready = || !inbox.is_empty() || inbox.is_closed();
+                match direct.wait(deadline, ready) {
+                    // Delivered: it went through the router into the inbox.
+                    Ok(sigcore::Waited::Delivered | sigcore::Waited::Woken) => continue,
+                    Ok(sigcore::Waited::TimedOut) => return Err(Empty::TimedOut),
+                    // Wait on the bell: the ticket predates the look above.
+                    Ok(_) | Err(_) => {}
+                }
+            }
+            if !inbox.bell().wait(ticket, deadline) {
+                return Err(Empty::TimedOut);
+            }
+        }
+    }
+
+    /// The means to take this subscription's signals on the receiving thread
+    /// (one wake-up instead of two), while that is sound: it is their only
+    /// consumer, and nobody reads it through a channel, a waker or the fd
+    /// (those need the waiter to keep reading). Otherwise its signals go back
+    /// to the waiter.
+    fn direct_reader(&self) -> Option<&sigcore::Direct> {
+        let eligible = self.info.direct
+            && !self.inbox.is_channel()
+            && !self.info.notify.is_used()
+            && self.bus.sole_consumer(self.info.id, self.info.signals);
+        if !eligible {
+            if let Some(direct) = self.inbox.direct().filter(|d| d.is_held()) {
+                direct.release();
+            }
+            return None;
+        }
+        match self.inbox.direct() {
+            Some(direct) => Some(direct),
+            None => self
+                .bus
+                .make_direct(self.info.signals)
+                .map(|direct| self.inbox.set_direct(direct)),
+        }
     }
 
     /// Waits for the next event. Errors once the bus has shut down and the
@@ -69,7 +122,7 @@ impl Subscription {
             Some(event) => Ok(self.took(event)),
             None => {
                 // Nothing there: a readiness fd must not stay readable.
-                self.info.notify.looked(|| self.inbox.is_empty());
+                self.info.notify.looked(true, || self.inbox.is_empty());
                 if self.inbox.is_closed() && self.inbox.is_empty() {
                     Err(TryRecvError::Closed)
                 } else {
@@ -265,6 +318,11 @@ impl futures_core::Stream for Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        // Back to the waiter first: its signals must not wait in the kernel
+        // for a reader that is gone.
+        if let Some(direct) = self.inbox.direct() {
+            direct.release();
+        }
         self.bus.close_from_anywhere(self.info.id);
     }
 }

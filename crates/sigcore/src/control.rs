@@ -205,8 +205,8 @@ pub fn served() -> SignalSet {
 ///
 /// **Process-wide**: a held signal is held for every registration. Called from
 /// another thread, it returns once the waiter has stopped taking the signals;
-/// called from a [`crate::Sink`], it takes effect after the waiter's current
-/// batch (up to 32 more events). A signal caught by the safety net on a thread
+/// called from a [`crate::Sink`] it never blocks, and takes effect after the
+/// waiter's current batch (up to 32 more events). A signal caught by the safety net on a thread
 /// that does not block it is still delivered.
 ///
 /// # Examples
@@ -531,13 +531,8 @@ fn wait_inner(set: SignalSet, timeout: Option<Duration>) -> Result<Option<Signal
     let Some(raw) = sys::timed_wait(set, timeout).map_err(io("rt_sigtimedwait"))? else {
         return Ok(None);
     };
-    let signal = Signal::new(raw.signo)?;
-    Ok(Some(SignalEvent {
-        signal,
-        seq: next_seq(),
-        at: Instant::now(),
-        origin: raw.origin(),
-    }))
+    Signal::new(raw.signo)?;
+    Ok(raw.accept())
 }
 
 /// Signals pending for the calling thread alone: thread-directed ones (`tgkill`,

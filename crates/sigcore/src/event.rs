@@ -359,6 +359,21 @@ pub(crate) fn next_seq() -> u64 {
     SEQUENCE.fetch_add(1, Ordering::Relaxed)
 }
 
+impl RawInfo {
+    /// The event for a signal taken from the kernel now: the next sequence
+    /// number, the time, the decoded origin. `None` for a number that is no
+    /// signal.
+    pub(crate) fn accept(&self) -> Option<SignalEvent> {
+        let signal = Signal::new(self.signo).ok()?;
+        Some(SignalEvent {
+            signal,
+            seq: next_seq(),
+            at: Instant::now(),
+            origin: self.origin(),
+        })
+    }
+}
+
 impl SignalEvent {
     /// An event raised inside the process, without the kernel (for targeted
     /// delivery). It takes the next number of the same sequence as kernel events.

@@ -173,6 +173,7 @@
 mod children;
 mod command;
 mod control;
+mod direct;
 mod doorbell;
 mod error;
 mod event;
@@ -201,6 +202,7 @@ pub use crate::{
         spawn_blocked, take_thread_directed, thread_mask, thread_pending, unblock,
         unblock_after_serving, wait, wait_timeout, Disposition, SafetyNetStats,
     },
+    direct::{delivering_directly, Direct, Waited, GAP},
     doorbell::Doorbell,
     error::{Error, Result},
     event::{ChildStatus, IoEvent, Origin, SignalEvent},

@@ -3,6 +3,7 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use crate::sys::EventFd;
 
@@ -33,7 +34,17 @@ use crate::sys::EventFd;
 /// ```
 pub struct ReadyFd {
     fd: EventFd,
+    /// Mirrors the descriptor's state, so that a raise of a raised flag (the
+    /// router's common case) is a load and no system call.
     up: AtomicBool,
+    /// Held across "change the flag and the descriptor", so that outside it
+    /// the flag says what the descriptor is, and inside it the flag already
+    /// says what it will be. Without it a raise's write could land after a
+    /// racing lower's read (or a lower could skip its read while a raise was
+    /// between its write and its flag) and leave the descriptor readable
+    /// under a lowered flag: a readiness no drain clears, and, for an
+    /// edge-triggered loop, every later raise a no-op, so no edge ever again.
+    change: Mutex<()>,
 }
 
 impl ReadyFd {
@@ -46,27 +57,41 @@ impl ReadyFd {
         Ok(ReadyFd {
             fd: EventFd::new()?,
             up: AtomicBool::new(false),
+            change: Mutex::new(()),
         })
     }
 
     /// Raises the flag: the descriptor becomes readable. A system call only
     /// when it was down.
     pub fn raise(&self) {
-        if !self.up.swap(true, Ordering::SeqCst) {
+        if self.up.load(Ordering::SeqCst) {
+            return;
+        }
+        let _change = self.lock();
+        if !self.up.load(Ordering::SeqCst) {
+            // The flag first: a lower that sees it down must find the
+            // descriptor unreadable, so it may not be down while we write.
+            self.up.store(true, Ordering::SeqCst);
             self.fd.raise();
         }
     }
 
-    /// Lowers the flag: the descriptor stops being readable.
+    /// Lowers the flag: the descriptor stops being readable. A system call
+    /// only when it was up.
     pub fn lower(&self) {
-        if self.up.swap(false, Ordering::SeqCst) {
-            self.fd.lower();
-            // A raise between the swap and the read had its write eaten by
-            // the read, and its flag is up: the descriptor must be readable.
-            if self.up.load(Ordering::SeqCst) {
-                self.fd.raise();
-            }
+        if !self.up.load(Ordering::SeqCst) {
+            return;
         }
+        let _change = self.lock();
+        if self.up.load(Ordering::SeqCst) {
+            self.up.store(false, Ordering::SeqCst);
+            self.fd.lower();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // Nothing under the lock can panic; a poisoned lock guards nothing.
+        self.change.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether the flag is up.
@@ -105,13 +130,68 @@ mod tests {
     use super::*;
 
     fn readable(ready: &ReadyFd) -> bool {
-        let mut poll = [libc::pollfd {
-            fd: ready.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        // SAFETY: one valid pollfd; a zero timeout never blocks.
-        unsafe { libc::poll(poll.as_mut_ptr(), 1, 0) == 1 }
+        crate::sys::readable_now(ready.as_raw_fd())
+    }
+
+    /// A thread that raises the flag once per round, when told to, so that
+    /// the test can race a lower against the raise.
+    struct Raiser {
+        /// Round n starts when `go` is n + 1; `u32::MAX` stops the thread.
+        go: Arc<AtomicU32>,
+        /// Rounds done.
+        done: Arc<AtomicU32>,
+        thread: std::thread::JoinHandle<()>,
+    }
+
+    impl Raiser {
+        fn spawn(ready: &Arc<ReadyFd>) -> Raiser {
+            let go = Arc::new(AtomicU32::new(0));
+            let done = Arc::new(AtomicU32::new(0));
+            let (ready, go2, done2) = (Arc::clone(ready), Arc::clone(&go), Arc::clone(&done));
+            let thread = std::thread::spawn(move || {
+                for round in 0.. {
+                    while go2.load(Ordering::SeqCst) <= round {
+                        std::hint::spin_loop();
+                    }
+                    if go2.load(Ordering::SeqCst) == u32::MAX {
+                        return;
+                    }
+                    ready.raise();
+                    done2.store(round + 1, Ordering::SeqCst);
+                }
+            });
+            Raiser { go, done, thread }
+        }
+
+        fn start(&self, round: u32) {
+            self.go.store(round + 1, Ordering::SeqCst);
+        }
+
+        fn is_done(&self, round: u32) -> bool {
+            self.done.load(Ordering::SeqCst) > round
+        }
+
+        fn wait(&self, round: u32) {
+            while !self.is_done(round) {
+                std::hint::spin_loop();
+            }
+        }
+
+        fn stop(self) {
+            self.go.store(u32::MAX, Ordering::SeqCst);
+            self.thread.join().unwrap();
+        }
+    }
+
+    /// Runs `round` for two seconds (at most 200,000 times); returns how many.
+    fn rounds(mut round: impl FnMut(u32)) -> u32 {
+        let end = Instant::now() + Duration::from_secs(2);
+        let mut n = 0;
+        while Instant::now() < end && n < 200_000 {
+            round(n);
+            n += 1;
+        }
+        n
     }
 
     /// A raise racing a lower, round after round: once both are done, a
@@ -120,49 +200,58 @@ mod tests {
     #[test]
     fn a_raise_racing_a_lower_never_leaves_it_raised_and_unreadable() {
         let ready = Arc::new(ReadyFd::new().unwrap());
-        // Round n starts when `go` is 2n + 1; the raiser reports it with `done`.
-        let go = Arc::new(AtomicU32::new(0));
-        let done = Arc::new(AtomicU32::new(0));
-        let raiser = {
-            let (ready, go, done) = (Arc::clone(&ready), Arc::clone(&go), Arc::clone(&done));
-            std::thread::spawn(move || {
-                let mut round = 0;
-                loop {
-                    let start = 2 * round + 1;
-                    while go.load(Ordering::SeqCst) < start {
-                        std::hint::spin_loop();
-                    }
-                    if go.load(Ordering::SeqCst) == u32::MAX {
-                        return;
-                    }
-                    ready.raise();
-                    done.store(round + 1, Ordering::SeqCst);
-                    round += 1;
-                }
-            })
-        };
-        let end = Instant::now() + Duration::from_secs(2);
-        let mut round = 0;
+        let raiser = Raiser::spawn(&ready);
         let mut stranded = 0;
-        while Instant::now() < end && round < 200_000 {
+        let total = rounds(|round| {
             ready.raise(); // the flag is up before the lower races the raise
-            go.store(2 * round + 1, Ordering::SeqCst);
+            raiser.start(round);
             ready.lower();
-            while done.load(Ordering::SeqCst) < round + 1 {
-                std::hint::spin_loop();
-            }
+            raiser.wait(round);
             if ready.is_raised() && !readable(&ready) {
                 stranded += 1;
-                ready.lower();
             }
+            crate::sys::drain_now(ready.as_raw_fd());
+            ready.raise();
             ready.lower();
-            round += 1;
-        }
-        go.store(u32::MAX, Ordering::SeqCst);
-        raiser.join().unwrap();
+        });
+        raiser.stop();
         assert_eq!(
             stranded, 0,
-            "{stranded} of {round} rounds left it raised and unreadable"
+            "{stranded} of {total} rounds left it raised and unreadable"
+        );
+    }
+
+    /// The other way round: a raise racing a lower of a flag that is down
+    /// must not leave the descriptor readable under a lowered flag (a raise
+    /// whose write landed after the lower's read, or a lower that skipped its
+    /// read while a raise was between its write and its flag): the reader's
+    /// lower acts only on a raised flag, so nothing would clear it, and an
+    /// edge-triggered loop would never get another edge.
+    #[test]
+    fn a_raise_racing_a_lower_never_leaves_it_lowered_and_readable() {
+        let ready = Arc::new(ReadyFd::new().unwrap());
+        let raiser = Raiser::spawn(&ready);
+        let mut stale = 0;
+        let total = rounds(|round| {
+            raiser.start(round);
+            // Spin until the raise has begun, then lower against it.
+            while !ready.is_raised() && !raiser.is_done(round) {
+                std::hint::spin_loop();
+            }
+            ready.lower();
+            raiser.wait(round);
+            if !ready.is_raised() && readable(&ready) {
+                stale += 1;
+            }
+            // Back to a known state: down and unreadable.
+            ready.raise();
+            ready.lower();
+            crate::sys::drain_now(ready.as_raw_fd());
+        });
+        raiser.stop();
+        assert_eq!(
+            stale, 0,
+            "{stale} of {total} rounds left it lowered and readable"
         );
     }
 }

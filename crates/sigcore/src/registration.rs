@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::waiter::{self, Sink};
-use crate::{control, ForeignHandlers, Result, SignalEvent, SignalSet};
+use crate::{control, Direct, ForeignHandlers, Result, SignalEvent, SignalSet};
 
 /// Interest in a set of signals, served by the process's waiter thread.
 ///
@@ -39,6 +39,7 @@ use crate::{control, ForeignHandlers, Result, SignalEvent, SignalSet};
 pub struct Registration {
     id: u64,
     set: SignalSet,
+    sink: Arc<dyn Sink>,
 }
 
 impl Registration {
@@ -110,10 +111,62 @@ impl Registration {
         }
         let before = control::block_while_served(set)?;
         let chain = foreign == ForeignHandlers::Chain;
-        let (id, newly) = waiter::register(set, sink, chain)
+        let (id, newly) = waiter::register(set, Arc::clone(&sink), chain)
             .inspect_err(|_| undo_block(set.difference(before)))?;
         waiter::warn_unblocked_threads(newly);
-        Ok(Registration { id, set })
+        Ok(Registration { id, set, sink })
+    }
+
+    /// Takes `set` (some of this registration's signals) on the threads that
+    /// wait in [`Direct::wait`], with one wake-up from the kernel, instead of
+    /// on the waiter thread. Each event still goes to this registration's
+    /// sink, on the thread that took it. Only while this registration is the
+    /// only one serving those signals, without chaining to another handler;
+    /// otherwise [`Direct::wait`] says [`crate::Waited::Unavailable`].
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidArgument`] when `set` is not part of this
+    /// registration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, Instant};
+    /// use sigcore::{Registration, Signal, Waited};
+    ///
+    /// sigcore::block(Signal::USR1)?;
+    /// let last = Arc::new(AtomicU64::new(0));
+    /// let seen = Arc::clone(&last);
+    /// let registration = Registration::new(Signal::USR1, move |e: &sigcore::SignalEvent| {
+    ///     seen.store(e.seq, Ordering::SeqCst); // runs on the thread that waits below
+    /// })?;
+    /// let direct = registration.direct(Signal::USR1)?;
+    /// sigcore::raise(Signal::USR1)?;
+    /// let give_up = Instant::now() + Duration::from_secs(10);
+    /// while last.load(Ordering::SeqCst) == 0 {
+    ///     assert!(Instant::now() < give_up, "no signal");
+    ///     // The waiter may have taken it before the lease (the sink ran on the
+    ///     // waiter thread), and nothing wakes this wait for that: wait in
+    ///     // slices, or call `direct.wake()` from the sink.
+    ///     let slice = Instant::now() + Duration::from_millis(20);
+    ///     match direct.wait(Some(slice), || last.load(Ordering::SeqCst) != 0)? {
+    ///         Waited::Unavailable => std::thread::sleep(Duration::from_millis(1)),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok::<(), sigcore::Error>(())
+    /// ```
+    pub fn direct(&self, set: impl Into<SignalSet>) -> Result<Direct> {
+        let set = set.into();
+        if !set.is_subset(self.set) {
+            return Err(crate::Error::InvalidArgument(
+                "direct: signals this registration does not hold",
+            ));
+        }
+        Ok(Direct::new(self.id, set, Arc::clone(&self.sink)))
     }
 
     /// The signals this registration holds.

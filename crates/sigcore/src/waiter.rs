@@ -10,12 +10,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use log::{debug, error, trace, warn};
 
-use crate::event::{next_seq, RawInfo, CODE_TIMER, CODE_UNKNOWN};
+use crate::direct::{self, Lease, Leases};
+use crate::event::{RawInfo, CODE_TIMER, CODE_UNKNOWN};
 use crate::neighbours::{self, Neighbours};
 use crate::sys::{self, SavedAction, SignalFd, BATCH};
 use crate::{Error, Result, Signal, SignalEvent, SignalSet};
@@ -60,6 +60,24 @@ thread_local! {
     /// applied after the current command or batch, without touching SERVICE,
     /// which the thread waiting for this waiter's reply may hold.
     static DROPPED_ON_WAITER: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Asks the waiter to grant `lease` (see `direct`); waits for its answer.
+pub(crate) fn grant(lease: &Arc<Lease>) -> Result<bool> {
+    if on_waiter() {
+        return Err(from_sink());
+    }
+    let guard = service();
+    let Some(service) = guard.as_ref() else {
+        return Ok(false);
+    };
+    let (reply, answer) = bounded(1);
+    service.send(Command::Lease {
+        lease: Arc::clone(lease),
+        reply,
+    })?;
+    drop(guard);
+    await_reply(&answer)
 }
 
 /// Whether the calling thread is sigcore's waiter thread: code running there is
@@ -118,7 +136,10 @@ pub(crate) fn set_held(set: SignalSet, hold: bool) {
     } else {
         HELD.fetch_and(!set.bits(), Ordering::SeqCst);
     }
-    if on_waiter() {
+    // From a sink (on the waiter, or on a thread delivering directly, whose
+    // signals the waiter does not read) there is nothing to wait for, and a
+    // sink must not block on the waiter.
+    if on_waiter() || crate::direct::delivering_directly() {
         return;
     }
     if !hold {
@@ -196,6 +217,11 @@ enum Command {
     /// Replies once the held signals are applied.
     Sync {
         reply: Sender<()>,
+    },
+    /// Grants a lease (see `direct`) if its signals may be taken directly.
+    Lease {
+        lease: Arc<Lease>,
+        reply: Sender<bool>,
     },
     Stop,
 }
@@ -275,8 +301,11 @@ impl Service {
                 // now: with this user's queue full, there is none to be had, and
                 // the waiter starts without it (see `Waiter::run`).
                 let timer = sys::create_wake_timer(tid, wake.number()).ok();
+                // The second guards direct leases; without it none is granted.
+                let gap = sys::create_wake_timer(tid, wake.number()).ok();
+                direct::set_gap_timer(gap.unwrap_or(-1));
                 let _ = ready_tx.send((tid, timer));
-                Waiter::new(sfd, receiver, timer).run();
+                Waiter::new(sfd, receiver, timer, gap).run();
             });
         let _ = sys::thread_set_mask(previous);
         let thread = spawned.map_err(|e| Error::io("spawning the waiter thread", e))?;
@@ -424,14 +453,33 @@ struct Waiter {
     /// Released signals this thread unblocked so that their default action (or the
     /// restored handler) runs again even though the other threads block them.
     released: SignalSet,
+    /// Leases on signals other threads take directly (see `direct`), and the
+    /// signals under a held one, which the waiter leaves alone.
+    leases: Leases,
+    leased: SignalSet,
+    /// While a lease is held the waiter waits with `sigtimedwait` (a blocked
+    /// signalfd read would be woken by every signal, the leased included) and
+    /// takes the rest of a batch through this non-blocking descriptor.
+    nonblocking: Option<SignalFd>,
+    /// The timer that makes the waiter look at leases (see `direct::GAP`).
+    gap_timer: Option<i32>,
 }
 
 impl Waiter {
-    fn new(sfd: SignalFd, commands: Receiver<Command>, timer: Option<i32>) -> Waiter {
+    fn new(
+        sfd: SignalFd,
+        commands: Receiver<Command>,
+        timer: Option<i32>,
+        gap_timer: Option<i32>,
+    ) -> Waiter {
         let slots = Signal::rtmax().number() as usize + 1;
         Waiter {
             sfd,
             timer,
+            leases: Leases::default(),
+            leased: SignalSet::empty(),
+            nonblocking: None,
+            gap_timer,
             commands,
             pid: sys::getpid(),
             registrations: Vec::new(),
@@ -447,24 +495,18 @@ impl Waiter {
         let mut batch = [RawInfo::default(); BATCH];
         let wake = wake_signal().number();
         loop {
-            // Without a wake timer a ring may not get through: never sleep for
-            // longer than a moment then (and try for the timer again).
-            let readable = self.timer.is_some() || self.degraded_wait();
-            // The hot path: one blocking read, then the sinks. Nothing else waits.
-            let count = match readable.then(|| self.sfd.read(&mut batch)) {
-                None => 0,
-                Some(Ok(count)) => count,
-                Some(Err(e)) => {
-                    // Not expected from a signalfd; pause rather than spin, and
-                    // still look at the commands (a Stop must get through).
-                    error!("sigcore: reading the signalfd failed: {e}");
-                    thread::sleep(std::time::Duration::from_millis(10));
-                    0
-                }
+            self.refresh_leases();
+            let count = if self.leased.is_empty() {
+                self.read_batch(&mut batch)
+            } else {
+                self.wait_batch(&mut batch)
             };
+            let mut gap_fired = false;
             for raw in &batch[..count] {
                 if raw.signo != wake {
                     self.dispatch(raw);
+                } else if raw.code == CODE_TIMER && Some(raw.timer_id) == self.gap_timer {
+                    gap_fired = true;
                 } else if raw.pid != self.pid && raw.code != CODE_TIMER {
                     debug!(
                         "sigcore: ignored {} from pid {}: reserved for the waiter",
@@ -477,17 +519,144 @@ impl Waiter {
             // none (a few atomic loads). Cleared first, so a ring sent after the
             // look is not lost.
             sys::clear_wake();
+            self.leases.lapse_due(gap_fired);
             self.drain_safety_net();
             if !self.run_commands() {
                 break;
             }
             self.apply_holds();
         }
+        self.leases.revoke_where(|_| true);
         for signal in self.armed {
             self.disarm(signal);
         }
-        if let Some(timer) = self.timer {
+        direct::set_gap_timer(-1);
+        for timer in [self.timer, self.gap_timer].into_iter().flatten() {
             sys::delete_wake_timer(timer);
+        }
+    }
+
+    /// The hot path without leases: one blocking read of the signalfd.
+    fn read_batch(&mut self, batch: &mut [RawInfo; BATCH]) -> usize {
+        // Without a wake timer a ring may not get through: never sleep for
+        // longer than a moment then (and try for the timer again).
+        let readable = self.timer.is_some() || self.degraded_wait();
+        match readable.then(|| self.sfd.read(batch)) {
+            None => 0,
+            Some(Ok(count)) => count,
+            Some(Err(e)) => {
+                // Not expected from a signalfd; pause rather than spin, and
+                // still look at the commands (a Stop must get through).
+                error!("sigcore: reading the signalfd failed: {e}");
+                thread::sleep(std::time::Duration::from_millis(10));
+                0
+            }
+        }
+    }
+
+    /// With leases held: `sigtimedwait` for the first signal, which wakes no
+    /// thread waiting for a leased one, then the rest of the batch without
+    /// waiting.
+    fn wait_batch(&mut self, batch: &mut [RawInfo; BATCH]) -> usize {
+        let timeout = if self.timer.is_some() || self.degraded_timer() {
+            None
+        } else {
+            Some(DEGRADED_LOOK)
+        };
+        let first = match sys::timed_wait(self.reading(self.armed), timeout) {
+            Ok(Some(raw)) => raw,
+            Ok(None) => return 0,
+            Err(e) => {
+                error!("sigcore: sigtimedwait failed: {e}");
+                thread::sleep(std::time::Duration::from_millis(10));
+                return 0;
+            }
+        };
+        batch[0] = first;
+        let rest = self
+            .nonblocking
+            .as_ref()
+            .map_or(Ok(0), |fd| fd.read(&mut batch[1..]));
+        1 + rest.unwrap_or(0)
+    }
+
+    /// Forgets dropped leases and brings the signalfds' set in line with the
+    /// held ones: a few atomic loads when nothing changed.
+    fn refresh_leases(&mut self) {
+        self.leases.prune();
+        let leased = self.leases.held();
+        if leased == self.leased {
+            return;
+        }
+        self.leased = leased;
+        if !leased.is_empty() && self.nonblocking.is_none() {
+            match SignalFd::nonblocking(self.reading(self.armed)) {
+                Ok(fd) => self.nonblocking = Some(fd),
+                Err(e) => error!("sigcore: making a non-blocking signalfd failed: {e}"),
+            }
+        }
+        self.set_masks();
+    }
+
+    /// Applies the set the waiter reads to its signalfds.
+    fn set_masks(&self) {
+        let reading = self.reading(self.armed);
+        for fd in std::iter::once(&self.sfd).chain(self.nonblocking.as_ref()) {
+            if let Err(e) = fd.set_mask(reading) {
+                error!("sigcore: updating the signalfd failed: {e}");
+            }
+        }
+    }
+
+    /// Grants `lease` when its signals have no other consumer here: armed,
+    /// served for its registration alone, chained to no other handler, under
+    /// no other lease; and the gap timer exists to guard it.
+    fn grant(&mut self, lease: &Arc<Lease>) -> bool {
+        let sole = self
+            .registrations
+            .iter()
+            .filter(|r| !r.set.intersection(lease.set).is_empty())
+            .all(|r| r.id == lease.registration && r.chain.intersection(lease.set).is_empty());
+        let ok = self.gap_timer.is_some()
+            && lease.set.is_subset(self.armed)
+            && sole
+            && !self.leases.overlaps(lease);
+        if !ok {
+            return false;
+        }
+        self.leases.add(lease);
+        let granted = lease.grant();
+        self.refresh_leases();
+        granted
+    }
+
+    /// After the registrations changed: revokes the leases whose signals have
+    /// another consumer now, or are no longer served for them.
+    fn revoke_conflicting_leases(&self) {
+        let registrations = &self.registrations;
+        let armed = self.armed;
+        self.leases.revoke_where(|lease| {
+            !lease.set.is_subset(armed)
+                || registrations.iter().any(|r| {
+                    let shares = !r.set.intersection(lease.set).is_empty();
+                    shares
+                        && (r.id != lease.registration
+                            || !r.chain.intersection(lease.set).is_empty())
+                })
+                || !registrations.iter().any(|r| r.id == lease.registration)
+        });
+    }
+
+    /// Without a wake timer, in `sigtimedwait` mode: tries to make one.
+    fn degraded_timer(&mut self) -> bool {
+        match sys::create_wake_timer(sys::gettid(), wake_signal().number()) {
+            Ok(timer) => {
+                debug!("sigcore: the wake timer is made; the waiter sleeps until woken again");
+                sys::set_wake_timer(timer);
+                self.timer = Some(timer);
+                true
+            }
+            Err(_) => false,
         }
     }
 
@@ -506,9 +675,13 @@ impl Waiter {
         self.sfd.readable_within(DEGRADED_LOOK).unwrap_or(true)
     }
 
-    /// The signals the signalfd takes: armed, not held, and the wake signal.
+    /// The signals the waiter takes: armed, neither held nor leased, and the
+    /// wake signal.
     fn reading(&self, armed: SignalSet) -> SignalSet {
-        armed.difference(self.held).union(wake_signal().into())
+        armed
+            .difference(self.held)
+            .difference(self.leased)
+            .union(wake_signal().into())
     }
 
     /// Brings the signalfd's set in line with the held signals: one atomic load
@@ -519,9 +692,7 @@ impl Waiter {
             return;
         }
         self.held = held;
-        if let Err(e) = self.sfd.set_mask(self.reading(self.armed)) {
-            error!("sigcore: updating the signalfd failed: {e}");
-        }
+        self.set_masks();
     }
 
     fn drain_safety_net(&mut self) {
@@ -561,11 +732,8 @@ impl Waiter {
             let _ = sys::kill(sys::getpid(), signal.number());
             return;
         }
-        let event = SignalEvent {
-            signal,
-            seq: next_seq(),
-            at: Instant::now(),
-            origin: raw.origin(),
+        let Some(event) = raw.accept() else {
+            return;
         };
         trace!("sigcore: {event}");
         for sink in sinks {
@@ -601,6 +769,7 @@ impl Waiter {
                         self.registrations.retain(|r| r.id != id);
                         let _ = self.rearm();
                     }
+                    self.revoke_conflicting_leases();
                     let _ = reply.send(result);
                 }
                 Command::Change {
@@ -632,6 +801,7 @@ impl Waiter {
                         }
                         let _ = self.rearm();
                     }
+                    self.revoke_conflicting_leases();
                     let _ = reply.send(result);
                 }
                 Command::Unregister { id, reply } => {
@@ -639,6 +809,7 @@ impl Waiter {
                     if let Err(e) = self.rearm() {
                         error!("sigcore: releasing signals failed: {e}");
                     }
+                    self.revoke_conflicting_leases();
                     let _ = reply.send(self.may_stop());
                 }
                 Command::Idle { reply } => {
@@ -647,6 +818,10 @@ impl Waiter {
                 Command::Sync { reply } => {
                     self.apply_holds();
                     let _ = reply.send(());
+                }
+                Command::Lease { lease, reply } => {
+                    let granted = self.grant(&lease);
+                    let _ = reply.send(granted);
                 }
                 Command::Stop => return false,
             }
@@ -668,6 +843,7 @@ impl Waiter {
             if let Err(e) = self.rearm() {
                 error!("sigcore: releasing signals failed: {e}");
             }
+            self.revoke_conflicting_leases();
         }
     }
 
@@ -759,6 +935,11 @@ impl Waiter {
         }
         self.armed.insert(signal);
         ARMED.store(self.armed.bits(), Ordering::SeqCst);
+        if let Some(fd) = &self.nonblocking {
+            if let Err(e) = fd.set_mask(self.reading(self.armed)) {
+                error!("sigcore: updating the signalfd failed: {e}");
+            }
+        }
         debug!("sigcore: now serving {signal}");
         Ok(())
     }
@@ -769,9 +950,7 @@ impl Waiter {
         self.held.remove(signal);
         self.armed.remove(signal);
         ARMED.store(self.armed.bits(), Ordering::SeqCst);
-        if let Err(e) = self.sfd.set_mask(self.reading(self.armed)) {
-            error!("sigcore: updating the signalfd failed: {e}");
-        }
+        self.set_masks();
         let original = saved()[signal.number() as usize].take();
         match original {
             // Someone installed a handler over sigcore's: theirs stays.

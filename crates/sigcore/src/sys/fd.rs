@@ -20,9 +20,21 @@ pub(crate) const BATCH: usize = 32;
 
 impl SignalFd {
     pub(crate) fn new(set: SignalSet) -> io::Result<SignalFd> {
+        SignalFd::with_flags(set, libc::SFD_CLOEXEC)
+    }
+
+    /// A descriptor whose reads never block: [`SignalFd::read`] returns 0 when
+    /// nothing is pending. For taking the rest of a batch after a wait that
+    /// took its first signal some other way; reading it never puts the thread
+    /// on the signalfd wait queue that every signal to the process wakes.
+    pub(crate) fn nonblocking(set: SignalSet) -> io::Result<SignalFd> {
+        SignalFd::with_flags(set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+    }
+
+    fn with_flags(set: SignalSet, flags: libc::c_int) -> io::Result<SignalFd> {
         let mask = to_sigset(set);
         // SAFETY: -1 asks for a new descriptor; `mask` is an initialised sigset.
-        let fd = check(unsafe { libc::signalfd(-1, &mask, libc::SFD_CLOEXEC) })?;
+        let fd = check(unsafe { libc::signalfd(-1, &mask, flags) })?;
         // SAFETY: a fresh descriptor that nothing else owns.
         Ok(SignalFd {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
@@ -36,16 +48,21 @@ impl SignalFd {
         check(unsafe { libc::signalfd(self.fd.as_raw_fd(), &mask, 0) }).map(drop)
     }
 
-    /// Waits for at least one signal of the set, then reads up to [`BATCH`] into
-    /// `out`; returns how many.
-    pub(crate) fn read(&self, out: &mut [RawInfo; BATCH]) -> io::Result<usize> {
+    /// Waits for at least one signal of the set (returns 0 at once from a
+    /// non-blocking descriptor), then reads up to `out.len()` (at most
+    /// [`BATCH`]) into `out`; returns how many.
+    pub(crate) fn read(&self, out: &mut [RawInfo]) -> io::Result<usize> {
         let mut buf = [std::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit(); BATCH];
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        let records = out.len().min(BATCH);
+        if records == 0 {
+            return Ok(0);
+        }
         loop {
-            // SAFETY: the buffer is writable for BATCH records; the kernel writes
-            // whole records only.
+            // SAFETY: the buffer is writable for BATCH >= `records` records; the
+            // kernel writes whole records only.
             let n =
-                unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), size * BATCH) };
+                unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), size * records) };
             if n >= 0 {
                 let count = n as usize / size;
                 for (slot, record) in out.iter_mut().zip(&buf[..count]) {
@@ -55,8 +72,11 @@ impl SignalFd {
                 return Ok(count);
             }
             let e = io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::EINTR) {
-                return Err(e);
+            match e.raw_os_error() {
+                Some(libc::EINTR) => {}
+                // Only from a non-blocking descriptor: nothing pending.
+                Some(libc::EAGAIN) => return Ok(0),
+                _ => return Err(e),
             }
         }
     }

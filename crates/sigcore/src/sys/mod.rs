@@ -40,13 +40,15 @@ pub(crate) use mask::{
 };
 pub(crate) use net::{drain_net, net_blocked, set_served, stats as net_stats, take_overflows};
 pub(crate) use ready::EventFd;
+#[cfg(test)]
+pub(crate) use ready::{drain_now, readable_now};
 pub(crate) use send::{kill, pidfd_open, pidfd_send_signal, sigqueue, tgkill};
 pub(crate) use startup::{blocked_at_start, ignored_at_start};
-pub(crate) use timer::{alarm, getitimer, setitimer};
+pub(crate) use timer::{alarm, coarse_monotonic_nanos, getitimer, setitimer};
 pub(crate) use wake::{
-    clear as clear_wake, create_timer as create_wake_timer, delete_timer as delete_wake_timer,
-    ring as wake_waiter, serving_pid, set_target as set_wake_target, set_timer as set_wake_timer,
-    target_tid as wake_target_tid,
+    arm_timer, clear as clear_wake, create_timer as create_wake_timer,
+    delete_timer as delete_wake_timer, ring as wake_waiter, serving_pid,
+    set_target as set_wake_target, set_timer as set_wake_timer, target_tid as wake_target_tid,
 };
 
 use std::io;

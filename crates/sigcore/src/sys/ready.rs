@@ -39,3 +39,23 @@ impl EventFd {
         &self.fd
     }
 }
+
+/// Whether `fd` is readable now (a zero-timeout poll), for tests.
+#[cfg(test)]
+pub(crate) fn readable_now(fd: std::os::fd::RawFd) -> bool {
+    let mut poll = [libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: one valid pollfd; a zero timeout never blocks.
+    unsafe { libc::poll(poll.as_mut_ptr(), 1, 0) == 1 }
+}
+
+/// Empties the eventfd `fd` whatever a flag says, for tests.
+#[cfg(test)]
+pub(crate) fn drain_now(fd: std::os::fd::RawFd) {
+    let mut count: u64 = 0;
+    // SAFETY: reads 8 bytes into a live local; EAGAIN (already zero) is fine.
+    let _ = unsafe { libc::read(fd, (&mut count as *mut u64).cast(), 8) };
+}

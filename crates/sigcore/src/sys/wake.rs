@@ -61,6 +61,33 @@ pub(crate) fn create_timer(tid: i32, signo: i32) -> io::Result<i32> {
     Ok(id)
 }
 
+/// Arms a timer made by [`create_timer`] to expire once, `after` from now
+/// (a zero `after` disarms it). Async-signal-safe.
+pub(crate) fn arm_timer(id: i32, after: std::time::Duration) -> io::Result<()> {
+    let value = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: after.as_secs().min(i32::MAX as u64) as libc::time_t,
+            tv_nsec: after.subsec_nanos() as libc::c_long,
+        },
+    };
+    // SAFETY: the raw system call reads `value`, which outlives it, and takes a
+    // null old-value pointer; an unknown id fails with EINVAL.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_timer_settime,
+            id,
+            0,
+            &value as *const libc::itimerspec,
+            std::ptr::null_mut::<libc::itimerspec>(),
+        )
+    })
+    .map(drop)
+}
+
 /// Deletes a timer made by [`create_timer`].
 pub(crate) fn delete_timer(id: i32) {
     // SAFETY: a raw system call on an integer id; an unknown id is EINVAL.
