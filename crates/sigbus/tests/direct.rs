@@ -69,7 +69,7 @@ fn a_sole_subscriber_takes_its_signals_itself() {
     let stats = sigtest::join_within(reader, secs(30));
     assert_eq!(stats.delivered, 200);
     // A few may have arrived while the reader was between two waits (the
-    // waiter takes them back after sigcore::GAP); nearly all came directly.
+    // waiter takes them back after sigcore::DIRECT_GAP); nearly all came directly.
     assert!(
         stats.direct >= 150,
         "only {} of 200 taken on the receiving thread",
@@ -223,7 +223,7 @@ fn concurrent_readers_of_one_subscription_share_the_events() {
 }
 
 /// A reader that stops calling `recv` does not keep its signals waiting in
-/// the kernel: within about `sigcore::GAP` the waiter takes them back and
+/// the kernel: within about `sigcore::DIRECT_GAP` the waiter takes them back and
 /// puts them in the mailbox.
 fn a_reader_that_goes_away_leaves_nothing_in_the_kernel() {
     sigcore::block(Signal::USR2).unwrap();
@@ -239,7 +239,7 @@ fn a_reader_that_goes_away_leaves_nothing_in_the_kernel() {
     let usr2 = sigtest::join_within(usr2, secs(20));
     // Nobody waits now. A new signal must reach the mailbox anyway.
     sigcore::raise(Signal::USR2).unwrap();
-    let deadline = Instant::now() + sigcore::GAP + secs(2);
+    let deadline = Instant::now() + sigcore::DIRECT_GAP + secs(2);
     while usr2.stats().queued == 0 {
         assert!(
             Instant::now() < deadline,

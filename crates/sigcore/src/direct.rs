@@ -11,8 +11,8 @@
 //!
 //! Between two waits nobody reads the leased signals: they wait in the kernel.
 //! The waiter takes them back (the lease lapses) once the holder has been away
-//! for [`GAP`]; the next wait asks for the lease again. So a signal waits at
-//! most about [`GAP`] longer than it would have, and standard signals that
+//! for [`DIRECT_GAP`]; the next wait asks for the lease again. So a signal waits at
+//! most about [`DIRECT_GAP`] longer than it would have, and standard signals that
 //! arrive twice while the holder is away coalesce in the kernel, as they would
 //! for any reader that is busy.
 //!
@@ -41,13 +41,13 @@ use crate::{Result, SignalSet};
 
 /// How long leased signals may wait in the kernel while their holder is not
 /// waiting, before the waiter takes them back.
-pub const GAP: Duration = Duration::from_millis(5);
+pub const DIRECT_GAP: Duration = Duration::from_millis(5);
 
 const IDLE: u32 = 0;
 const AWAY: u32 = 1;
 const PARKED: u32 = 2;
 
-/// The waiter's second timer: it expires [`GAP`] after a holder stopped
+/// The waiter's second timer: it expires [`DIRECT_GAP`] after a holder stopped
 /// waiting, so the waiter looks at the leases. -1 when the waiter has none
 /// (its signal queue entry could not be had): then no lease is granted.
 static GAP_TIMER: AtomicI32 = AtomicI32::new(-1);
@@ -76,7 +76,7 @@ fn ensure_gap_timer(after: Duration) {
 }
 
 /// A coarse monotonic clock in nanoseconds (a few milliseconds' resolution,
-/// and cheaper than a precise read): enough to measure [`GAP`].
+/// and cheaper than a precise read): enough to measure [`DIRECT_GAP`].
 fn now_nanos() -> u64 {
     sys::coarse_monotonic_nanos()
 }
@@ -112,22 +112,22 @@ impl Lease {
             .compare_exchange(IDLE, AWAY, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok();
         if granted {
-            ensure_gap_timer(GAP);
+            ensure_gap_timer(DIRECT_GAP);
         }
         granted
     }
 
     /// The waiter takes the set back if the holder has been away for
-    /// [`GAP`] (or a revoke is asked); returns whether it did, and otherwise
+    /// [`DIRECT_GAP`] (or a revoke is asked); returns whether it did, and otherwise
     /// how long until it may.
     pub(crate) fn lapse_if_due(&self, now: u64) -> std::result::Result<bool, Duration> {
         if self.state.load(Ordering::SeqCst) != AWAY {
             return Ok(false);
         }
         let away = now.saturating_sub(self.left_at.load(Ordering::SeqCst));
-        let due = self.revoke.load(Ordering::SeqCst) || away >= GAP.as_nanos() as u64;
+        let due = self.revoke.load(Ordering::SeqCst) || away >= DIRECT_GAP.as_nanos() as u64;
         if !due {
-            return Err(GAP - Duration::from_nanos(away));
+            return Err(DIRECT_GAP - Duration::from_nanos(away));
         }
         Ok(self
             .state
@@ -177,8 +177,8 @@ impl Lease {
         {
             sys::wake_waiter();
         } else {
-            // Nobody reads the set now: the waiter must look within GAP.
-            ensure_gap_timer(GAP);
+            // Nobody reads the set now: the waiter must look within DIRECT_GAP.
+            ensure_gap_timer(DIRECT_GAP);
         }
     }
 

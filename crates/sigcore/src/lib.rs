@@ -59,6 +59,12 @@
 //!   [`ProcSignals`] and [`TaskName`] (any process's `/proc` view, read as bytes).
 //! - Flow control: [`hold`] and [`resume`] leave a signal's instances in the
 //!   kernel (real-time senders get [`Error::QueueFull`] at the queue limit).
+//! - One wake-up instead of two: [`Registration::direct`] gives a [`Direct`],
+//!   with which the thread that acts on a registration's signals takes them
+//!   itself (the waiter leaves them alone while that thread waits, and takes
+//!   them back [`DIRECT_GAP`] after it stops); [`Doorbell`] parks many readers
+//!   and wakes them all with one futex call; [`ReadyFd`] is readiness as a
+//!   file descriptor for event loops.
 //! - Diagnostics: [`safety_net_stats`], [`stranded`], [`on_waiter_thread`].
 //! - Children: [`CommandExt::reset_signals`].
 //!
@@ -163,7 +169,14 @@
 //!   (sigcore's inherited handler puts it back and passes the signal on). As with any library that uses locks, `fork` while
 //!   another thread is inside a sigcore call (registering, releasing) can leave
 //!   the child with a lock nobody will release: fork from a quiet moment, or exec.
-//! - A [`Sink`] runs on the waiter thread: it must not block.
+//! - A [`Sink`] runs on the waiter thread (or, for signals taken through a
+//!   [`Direct`], on the thread waiting in [`Direct::wait`]): it must not block.
+//! - While a [`Direct`] holds a lease, the waiter waits with `sigtimedwait`
+//!   instead of reading its signalfd (every blocked signalfd reader is woken by
+//!   every signal to the process, which would cost the direct reader its
+//!   single wake-up). Leased signals that arrive while their reader is busy
+//!   wait in the kernel up to [`DIRECT_GAP`]; standard ones coalesce meanwhile,
+//!   and several pending together are taken lowest number first.
 //! - Linux only for now (signalfd, eventfd, pidfd); the platform code is confined to
 //!   one private module.
 #![deny(missing_docs)]
@@ -202,7 +215,7 @@ pub use crate::{
         spawn_blocked, take_thread_directed, thread_mask, thread_pending, unblock,
         unblock_after_serving, wait, wait_timeout, Disposition, SafetyNetStats,
     },
-    direct::{delivering_directly, Direct, Waited, GAP},
+    direct::{delivering_directly, Direct, Waited, DIRECT_GAP},
     doorbell::Doorbell,
     error::{Error, Result},
     event::{ChildStatus, IoEvent, Origin, SignalEvent},

@@ -461,7 +461,7 @@ struct Waiter {
     /// signalfd read would be woken by every signal, the leased included) and
     /// takes the rest of a batch through this non-blocking descriptor.
     nonblocking: Option<SignalFd>,
-    /// The timer that makes the waiter look at leases (see `direct::GAP`).
+    /// The timer that makes the waiter look at leases (see `direct::DIRECT_GAP`).
     gap_timer: Option<i32>,
 }
 
