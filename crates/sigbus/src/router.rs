@@ -15,9 +15,14 @@ pub(crate) struct Router {
     /// nothing; the bus swaps in a new one on each (un)subscription.
     registry: ArcSwap<Registry>,
     /// Deliveries under way (on the waiter thread, and on threads that take
-    /// their signals directly); lets an unsubscription wait until nothing can
-    /// still be delivering to what it removed.
-    in_flight: AtomicU64,
+    /// their signals directly), counted in the slot of the epoch they began
+    /// in; lets an unsubscription wait until nothing can still be delivering
+    /// to what it removed. Two slots, flipped by each publication, so that
+    /// the wait only drains deliveries that began before it: under a steady
+    /// stream of signals a single count may never be seen at zero.
+    in_flight: [AtomicU64; 2],
+    /// Bumped by each publication; its parity picks the `in_flight` slot.
+    epoch: AtomicU64,
     accepted: Vec<AtomicU64>,
     unrouted: Vec<AtomicU64>,
 }
@@ -27,14 +32,15 @@ impl Router {
         let slots = Signal::rtmax().number() as usize + 1;
         Router {
             registry: ArcSwap::from_pointee(Registry::new()),
-            in_flight: AtomicU64::new(0),
+            in_flight: [AtomicU64::new(0), AtomicU64::new(0)],
+            epoch: AtomicU64::new(0),
             accepted: (0..slots).map(|_| AtomicU64::new(0)).collect(),
             unrouted: (0..slots).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
     pub(crate) fn route(&self, event: &SignalEvent) {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let slot = self.enter();
         let registry = self.registry.load();
         let index = event.signal.number() as usize;
         self.accepted[index].fetch_add(1, Ordering::Relaxed);
@@ -61,19 +67,38 @@ impl Router {
             bell.ring();
         }
         drop(registry);
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.in_flight[slot].fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Counts a delivery in the current epoch's slot; returns the slot. The
+    /// epoch is read again after counting: if a publication flipped it in
+    /// between, that publication may not wait for this slot, so the delivery
+    /// counts itself in the new one instead (and then loads the new table).
+    fn enter(&self) -> usize {
+        loop {
+            let epoch = self.epoch.load(Ordering::SeqCst);
+            let slot = (epoch % 2) as usize;
+            self.in_flight[slot].fetch_add(1, Ordering::SeqCst);
+            if self.epoch.load(Ordering::SeqCst) == epoch {
+                return slot;
+            }
+            self.in_flight[slot].fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     pub(crate) fn load(&self) -> arc_swap::Guard<Arc<Registry>> {
         self.registry.load()
     }
 
-    /// Publishes a new table and waits until no delivery that could have seen the
-    /// old one is still running: once none is under way, every later one
-    /// loads the new table.
+    /// Publishes a new table and waits until no delivery that could have seen
+    /// the old one is still running: those counted in the epoch before the
+    /// flip. Later ones load the new table. Callers hold the bus's control
+    /// lock, so publications do not overlap.
     pub(crate) fn publish(&self, registry: Registry) {
         self.registry.store(Arc::new(registry));
-        while self.in_flight.load(Ordering::SeqCst) != 0 {
+        let before = self.epoch.fetch_add(1, Ordering::SeqCst);
+        let slot = &self.in_flight[(before % 2) as usize];
+        while slot.load(Ordering::SeqCst) != 0 {
             std::thread::yield_now();
         }
     }
