@@ -504,5 +504,64 @@ fn main() {
         scenario!(a_dropped_direct_subscription_releases_its_signal),
         sigtest::Scenario::new("_drop_then_raise", drop_then_raise).helper(),
         scenario!(direct_and_routed_subscribers_see_one_sequence).timeout(secs(120)),
+        scenario!(a_refused_reader_costs_the_waiter_nothing_per_receive),
     ]);
+}
+
+/// Voluntary context switches (wake-ups) of sigcore's waiter thread so far.
+fn waiter_wake_ups() -> u64 {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == "sigcore-waiter" {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap();
+            return status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("voluntary_ctxt_switches");
+        }
+    }
+    panic!("no sigcore-waiter thread");
+}
+
+/// A subscription that may not take its signal directly (another bus serves
+/// it too, so sigcore refuses the lease) asks once, not on every `recv`: a
+/// refusal costs the waiter a round trip, and asking again per receive would
+/// double its wake-ups. Counts the waiter's wake-ups over 200 events.
+fn a_refused_reader_costs_the_waiter_nothing_per_receive() {
+    sigcore::block(Signal::USR2).unwrap();
+    let (a, b) = (Bus::new(), Bus::new());
+    let mine = a.subscribe(Signal::USR2).unwrap();
+    let _other = b.subscribe(Signal::USR2).unwrap();
+    let rounds: usize = 200;
+    let got = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let reader = {
+        let got = Arc::clone(&got);
+        thread::spawn(move || {
+            for _ in 0..rounds {
+                mine.recv_timeout(secs(10)).expect("an event");
+                got.fetch_add(1, Ordering::SeqCst);
+            }
+            mine.stats().direct
+        })
+    };
+    // The reader asks for the lease once and is refused.
+    thread::sleep(ms(100));
+    let before = waiter_wake_ups();
+    for round in 0..rounds {
+        sigcore::raise(Signal::USR2).unwrap();
+        let deadline = Instant::now() + secs(10);
+        while got.load(Ordering::SeqCst) <= round {
+            assert!(Instant::now() < deadline, "round {round}: no event");
+            thread::sleep(Duration::from_micros(50));
+        }
+    }
+    let woken = waiter_wake_ups() - before;
+    assert_eq!(sigtest::join_within(reader, secs(30)), 0, "taken directly");
+    println!("figure: the waiter woke {woken} times for {rounds} events");
+    assert!(
+        woken < (rounds * 3 / 2) as u64,
+        "the waiter woke {woken} times for {rounds} events: a round trip per receive"
+    );
 }

@@ -53,6 +53,17 @@ const PARKED: u32 = 2;
 static GAP_TIMER: AtomicI32 = AtomicI32::new(-1);
 /// The gap timer is armed; cleared by the waiter when it fires.
 static GAP_ARMED: AtomicBool = AtomicBool::new(false);
+/// Bumped by the waiter whenever what a grant depends on may have changed
+/// (registrations, chains, other leases): a lease refused in one generation
+/// is not asked for again in the same one, so that a subscriber that may
+/// not read directly (two buses, a chained handler) does not cost the waiter
+/// a round trip on every receive.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The waiter's view changed: refused leases may be asked for again.
+pub(crate) fn new_generation() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
 
 pub(crate) fn set_gap_timer(id: i32) {
     GAP_TIMER.store(id, Ordering::SeqCst);
@@ -93,6 +104,8 @@ pub(crate) struct Lease {
     /// Set by the waiter or the owner: give the signals back at the next
     /// chance and do not take them again until granted afresh.
     revoke: AtomicBool,
+    /// The generation in which the waiter last refused it (`u64::MAX`: never).
+    refused_in: AtomicU64,
     sink: SinkRef,
 }
 
@@ -273,6 +286,7 @@ impl Direct {
                 left_at: AtomicU64::new(0),
                 parked: AtomicU64::new(0),
                 revoke: AtomicBool::new(false),
+                refused_in: AtomicU64::new(u64::MAX),
                 sink,
             }),
         }
@@ -353,7 +367,14 @@ impl Direct {
                 }
                 Err(PARKED) => return Ok(false),
                 Err(_) => {
+                    let generation = GENERATION.load(Ordering::SeqCst);
+                    if lease.refused_in.load(Ordering::SeqCst) == generation {
+                        return Ok(false);
+                    }
                     if !waiter::grant(&self.lease)? {
+                        // Read before asking: a change since then is a newer
+                        // generation, and the next wait asks again.
+                        lease.refused_in.store(generation, Ordering::SeqCst);
                         return Ok(false);
                     }
                 }
@@ -439,7 +460,11 @@ impl Leases {
 
     /// Forgets the leases whose [`Direct`] is gone.
     pub(crate) fn prune(&mut self) {
+        let before = self.leases.len();
         self.leases.retain(|l| Arc::strong_count(l) > 1);
+        if self.leases.len() != before {
+            new_generation();
+        }
     }
 
     pub(crate) fn add(&mut self, lease: &Arc<Lease>) {

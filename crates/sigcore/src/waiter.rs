@@ -588,6 +588,8 @@ impl Waiter {
         if leased == self.leased {
             return;
         }
+        // A lease given back or taken: a refused one may fit now.
+        direct::new_generation();
         self.leased = leased;
         if !leased.is_empty() && self.nonblocking.is_none() {
             match SignalFd::nonblocking(self.reading(self.armed)) {
@@ -633,6 +635,8 @@ impl Waiter {
     /// After the registrations changed: revokes the leases whose signals have
     /// another consumer now, or are no longer served for them.
     fn revoke_conflicting_leases(&self) {
+        // The registrations changed: a refused lease may be granted now.
+        direct::new_generation();
         let registrations = &self.registrations;
         let armed = self.armed;
         self.leases.revoke_where(|lease| {
