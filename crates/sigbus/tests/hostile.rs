@@ -504,8 +504,10 @@ fn a_full_safety_net_loses_no_payload_and_counts_lost_senders() {
             // SAFETY: an empty set, then sigsuspend, which returns after each
             // handler; the thread's own mask (rt blocked) comes back in between.
             let mut empty = unsafe { std::mem::zeroed::<libc::sigset_t>() };
+            // SAFETY: `empty` is a live, writable sigset.
             unsafe { libc::sigemptyset(&mut empty) };
             while suspended.load(Ordering::SeqCst) {
+                // SAFETY: a valid, initialised (empty) set; returns after each handler.
                 unsafe { libc::sigsuspend(&empty) };
             }
         })

@@ -141,6 +141,7 @@ fn _burst() {
         // SAFETY: this helper is single-threaded (a fresh process running only
         // this function); the child makes only async-signal-safe calls.
         match unsafe { libc::fork() } {
+            // SAFETY: in the child of a single-threaded helper: close, read, _exit only.
             0 => unsafe {
                 // SAFETY: in the child: close, read into a local byte, _exit.
                 libc::close(fds[1]);

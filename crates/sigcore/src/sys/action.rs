@@ -48,11 +48,13 @@ impl SavedAction {
                 // handler; it gets a complete, initialised siginfo and no context
                 // (null), as some kernels' signal frames allow.
                 let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    // SAFETY: installed with SA_SIGINFO: a three-argument handler (see above).
                     unsafe { std::mem::transmute(self.0.sa_sigaction) };
                 handler(raw.signo, &mut info, std::ptr::null_mut());
             } else {
                 // SAFETY: installed without SA_SIGINFO: a one-argument handler.
                 let handler: extern "C" fn(libc::c_int) =
+                    // SAFETY: installed without SA_SIGINFO: a one-argument handler.
                     unsafe { std::mem::transmute(self.0.sa_sigaction) };
                 handler(raw.signo);
             }

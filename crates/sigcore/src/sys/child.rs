@@ -145,6 +145,7 @@ pub(crate) fn become_foreground() -> io::Result<()> {
     // SAFETY: getpgrp and getpid cannot fail; setpgid(0, 0) puts the caller in a
     // group of its own (a session leader already leads one, and may not move).
     if unsafe { libc::getpgrp() != libc::getpid() } {
+        // SAFETY: puts the caller in a group of its own; integers only.
         check(unsafe { libc::setpgid(0, 0) })?;
     }
     let mut ttou = MaybeUninit::<libc::sigset_t>::uninit();

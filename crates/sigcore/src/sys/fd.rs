@@ -35,8 +35,8 @@ impl SignalFd {
         let mask = to_sigset(set);
         // SAFETY: -1 asks for a new descriptor; `mask` is an initialised sigset.
         let fd = check(unsafe { libc::signalfd(-1, &mask, flags) })?;
-        // SAFETY: a fresh descriptor that nothing else owns.
         Ok(SignalFd {
+            // SAFETY: a fresh descriptor that nothing else owns.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }
@@ -59,9 +59,9 @@ impl SignalFd {
             return Ok(0);
         }
         loop {
-            // SAFETY: the buffer is writable for BATCH >= `records` records; the
-            // kernel writes whole records only.
             let n =
+                // SAFETY: the buffer is writable for BATCH >= `records` records; the
+                // kernel writes whole records only.
                 unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), size * records) };
             if n >= 0 {
                 let count = n as usize / size;

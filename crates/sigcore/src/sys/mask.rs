@@ -121,9 +121,10 @@ pub(crate) fn timed_wait(set: SignalSet, timeout: Option<Duration>) -> io::Resul
         match check_long(ret) {
             // SAFETY: zero-initialised and filled by the kernel on success.
             Ok(_) => {
+                // SAFETY: zero-initialised, and filled by the kernel on success.
                 return Ok(Some(super::raw_from_siginfo(unsafe {
                     info.assume_init_ref()
-                })))
+                })));
             }
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => return Ok(None),
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,

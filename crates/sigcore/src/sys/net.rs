@@ -288,6 +288,7 @@ fn raise_again(signo: i32, info: *const libc::siginfo_t) {
     // SAFETY: `info` is the kernel's siginfo for this delivery (non-null); to
     // its own process a thread may queue any code. Plain integers otherwise.
     let queued = !info.is_null()
+        // SAFETY: `info` is non-null here: the kernel's siginfo for this delivery.
         && unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, signo, info) } == 0;
     // SAFETY: tgkill takes three integers. For a standard signal it cannot
     // fail; a real-time one with a full queue is counted as lost.

@@ -13,8 +13,8 @@ impl EventFd {
     pub(crate) fn new() -> io::Result<EventFd> {
         // SAFETY: no pointers; returns a new descriptor or -1.
         let fd = check(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
-        // SAFETY: a fresh descriptor that nothing else owns.
         Ok(EventFd {
+            // SAFETY: a fresh descriptor that nothing else owns.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }

@@ -155,6 +155,7 @@ pub(crate) fn ring() {
     // SAFETY: the raw system call reads `at_once`, which outlives it, and takes a
     // null old-value pointer; an unknown id fails with EINVAL and writes nothing.
     let armed = timer >= 0
+        // SAFETY: `at_once` outlives the call; a null old value; a bad id is EINVAL.
         && unsafe {
             libc::syscall(
                 libc::SYS_timer_settime,
