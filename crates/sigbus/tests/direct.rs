@@ -508,21 +508,9 @@ fn main() {
     ]);
 }
 
-/// Voluntary context switches (wake-ups) of sigcore's waiter thread so far.
+/// Wake-ups of sigcore's waiter thread so far.
 fn waiter_wake_ups() -> u64 {
-    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
-    for task in tasks.flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if comm.trim() == "sigcore-waiter" {
-            let status = std::fs::read_to_string(task.path().join("status")).unwrap();
-            return status
-                .lines()
-                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-                .and_then(|v| v.trim().parse().ok())
-                .expect("voluntary_ctxt_switches");
-        }
-    }
-    panic!("no sigcore-waiter thread");
+    sigtest::wake_ups(sigtest::thread_named("sigcore-waiter").expect("a waiter thread"))
 }
 
 /// A subscription that may not take its signal directly (another bus serves

@@ -122,6 +122,34 @@ pub fn thread_names() -> Vec<String> {
         .collect()
 }
 
+/// The id of this process's thread named `name`, if there is one.
+pub fn thread_named(name: &str) -> Option<i32> {
+    std::fs::read_dir("/proc/self/task")
+        .ok()?
+        .flatten()
+        .find(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })?
+        .file_name()
+        .to_str()?
+        .parse()
+        .ok()
+}
+
+/// How often thread `tid` of this process has gone to sleep so far (its
+/// voluntary context switches): counts its wake-ups.
+pub fn wake_ups(tid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no voluntary_ctxt_switches for thread {tid}"))
+}
+
 /// Polls `check` every millisecond until it holds or `timeout` passes; returns
 /// its last answer. For facts the kernel makes true a moment later than the call
 /// that caused them: a joined thread can linger in `/proc` briefly, because the

@@ -659,16 +659,6 @@ fn a_forked_child_that_unblocks_an_inherited_signal_gets_its_original_dispositio
     );
 }
 
-/// Voluntary context switches of thread `tid` of this process so far.
-fn wake_ups(tid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("voluntary_ctxt_switches in /proc")
-}
-
 /// Kernel fact behind direct delivery (not in the design card's list): a
 /// thread in `sigtimedwait` is woken only for the signals it waits for, so a
 /// subscriber taking its signals directly sleeps through everyone else's. A
@@ -717,7 +707,7 @@ fn a_thread_in_sigtimedwait_is_not_woken_by_other_signals() {
             "the sleeper never blocked"
         );
         thread::sleep(ms(20));
-        let before = wake_ups(tid);
+        let before = sigtest::wake_ups(tid);
         for _ in 0..200 {
             sigcore::raise(other).unwrap();
             // Taken here (blocked everywhere, so no other thread wants it).
@@ -726,7 +716,7 @@ fn a_thread_in_sigtimedwait_is_not_woken_by_other_signals() {
             // Time for a woken sleeper to run and sleep again.
             thread::sleep(Duration::from_micros(300));
         }
-        let woken = wake_ups(tid) - before;
+        let woken = sigtest::wake_ups(tid) - before;
         sigcore::raise(own).unwrap();
         sigtest::join_within(thread, secs(30));
         woken
